@@ -1,0 +1,153 @@
+"""Command line: `python -m labcore train ...`, `python -m labcore bench overhead --json`, `python -m labcore list`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from labcore.config import AugmentConfig, DataConfig, OptimConfig, RunConfig, TrainConfig
+from labcore.data import DATASETS, load_dataset
+from labcore.i18n import LabError
+from labcore.models import MODELS, default_config
+from labcore.train.optimizers import OPTIMIZERS
+from labcore.train.schedules import SCHEDULES
+from labcore.train.trainer import Callback, Diverged, EarlyStopping, Trainer
+
+
+class _ProgressBar(Callback):
+    """One line on stderr, rewritten in place: epoch, step, loss, validation accuracy, speed."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.last = stream, 0.0
+        self.val = ""
+
+    def on_batch_end(self, trainer: Trainer, logs: dict) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.1 or "loss" not in logs:
+            return
+        self.last = now
+        done = trainer.step / trainer.total_steps
+        bar = "#" * int(30 * done) + "-" * (30 - int(30 * done))
+        self.stream.write(f"\r[{bar}] epoch {trainer.epoch}/{trainer.cfg.train.epochs} "
+                          f"step {trainer.step}/{trainer.total_steps} loss {logs['loss']:.4f}{self.val}  ")
+        self.stream.flush()
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict) -> None:
+        self.val = f" val_acc {logs['val_acc']:.3f} ({logs['samples_per_s']:.0f} samples/s)"
+
+    def on_fit_end(self, trainer: Trainer, logs: dict) -> None:
+        self.stream.write("\n")
+
+
+def _config(a: argparse.Namespace) -> RunConfig:
+    model = default_config(a.model)
+    for field in ("depth", "width", "activation", "dropout"):
+        if getattr(a, field) is not None:
+            model = model.__class__(**{**model.__dict__, field: getattr(a, field)})
+    spec = OPTIMIZERS.get(a.optimizer)
+    lr = a.lr if a.lr is not None else spec.defaults.get("lr", 1e-3)
+    return RunConfig(
+        data=DataConfig(name=a.data, seed=a.seed),
+        model=model,
+        optim=OptimConfig(name=a.optimizer, lr=lr, weight_decay=a.weight_decay, schedule=a.schedule,
+                          clip_norm=a.clip_norm),
+        augment=AugmentConfig(rotation=a.rotation, hflip=a.hflip, noise_std=a.noise),
+        train=TrainConfig(epochs=a.epochs, batch_size=a.batch_size, seed=a.seed, patience=a.patience,
+                          amp=a.amp, device=a.device),
+    )
+
+
+def train(a: argparse.Namespace) -> int:
+    cfg = _config(a)
+    data = load_dataset(cfg.data)
+    callbacks: list[Callback] = [] if a.json or a.quiet else [_ProgressBar()]
+    if cfg.train.patience:
+        callbacks.append(EarlyStopping(cfg.train.patience))
+    trainer = Trainer(cfg, data, callbacks=callbacks)
+    status = "finished"
+    t0 = time.perf_counter()
+    try:
+        result = trainer.fit()
+        epochs = result.epochs_done
+    except Diverged as e:
+        status, epochs = "diverged", trainer.epoch
+        trainer.restore_best()
+        print(LabError("train.diverged", step=e.step, lr=cfg.optim.lr).message(), file=sys.stderr)
+    seconds = time.perf_counter() - t0
+    test_loss, test_acc = trainer.evaluate(data.x_test, data.y_test)
+    last = trainer.log.epochs[-1] if trainer.log.epochs else {}
+    out = {"status": status, "test_accuracy": test_acc, "test_loss": test_loss, "epochs": epochs,
+           "seconds": seconds, "val_accuracy": last.get("val_acc"), "best_epoch": trainer.best_epoch,
+           "device": str(trainer.device), "config": cfg.to_dict()}
+    if a.json:
+        print(json.dumps(out))
+    else:
+        print(f"{status}: test accuracy {test_acc:.4f} (loss {test_loss:.4f}) after {epochs} epochs "
+              f"in {seconds:.1f} s on {trainer.device}")
+    return 0 if status == "finished" else 1
+
+
+def bench(a: argparse.Namespace) -> int:
+    from labcore.bench import BENCHMARKS
+
+    result = BENCHMARKS[a.name](repeats=a.repeats)
+    print(json.dumps(result) if a.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+def list_all(a: argparse.Namespace) -> int:
+    for title, names in (("datasets", DATASETS.names()), ("models", MODELS.names()),
+                         ("optimizers", OPTIMIZERS.names()), ("schedules", SCHEDULES.names())):
+        print(f"{title}: {', '.join(names)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="labcore", description="Deep Learning Visual Lab, headless.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train one model and report test accuracy")
+    t.add_argument("--data", default="digits", choices=DATASETS.names())
+    t.add_argument("--model", default="cnn", choices=MODELS.names())
+    t.add_argument("--optimizer", default="adam", choices=OPTIMIZERS.names())
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's own)")
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--schedule", default="constant", choices=SCHEDULES.names())
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--clip-norm", type=float, default=0.0)
+    t.add_argument("--patience", type=int, default=0, help="early stopping patience in epochs (0: off)")
+    t.add_argument("--depth", type=int)
+    t.add_argument("--width", type=int)
+    t.add_argument("--activation")
+    t.add_argument("--dropout", type=float)
+    t.add_argument("--rotation", type=float, default=0.0, help="augmentation: random rotation +- degrees")
+    t.add_argument("--hflip", action="store_true", help="augmentation: random horizontal flips")
+    t.add_argument("--noise", type=float, default=0.0, help="augmentation: Gaussian noise std")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    t.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
+    t.add_argument("--json", action="store_true", help="print one JSON object")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=train)
+
+    b = sub.add_parser("bench", help="benchmarks, as ratios against a baseline from the same run")
+    b.add_argument("name", choices=["overhead"])
+    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=bench)
+
+    sub.add_parser("list", help="registered datasets, models, optimizers, schedules").set_defaults(func=list_all)
+
+    a = p.parse_args(argv)
+    try:
+        return a.func(a)
+    except LabError as e:
+        print(e.message(), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

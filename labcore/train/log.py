@@ -1,0 +1,40 @@
+"""`MetricLog`: the append-only, lock-protected record of a run, read by any number of threads by snapshot."""
+
+from __future__ import annotations
+
+import threading
+
+
+class MetricLog:
+    """Per-step rows (loss, lr, grad_norm) and per-epoch rows (train/val loss and accuracy, speed).
+
+    The training thread appends; pages take snapshots. Rows are never changed after they are appended,
+    so a snapshot is a consistent copy of the lists, not of the rows.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._steps: list[dict[str, float]] = []
+        self._epochs: list[dict[str, float]] = []
+
+    def add_steps(self, rows: list[dict[str, float]]) -> None:
+        with self._lock:
+            self._steps.extend(rows)
+
+    def add_epoch(self, row: dict[str, float]) -> None:
+        with self._lock:
+            self._epochs.append(row)
+
+    def snapshot(self) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+        with self._lock:
+            return list(self._steps), list(self._epochs)
+
+    @property
+    def last_step(self) -> dict[str, float] | None:
+        with self._lock:
+            return self._steps[-1] if self._steps else None
+
+    @property
+    def epochs(self) -> list[dict[str, float]]:
+        with self._lock:
+            return list(self._epochs)

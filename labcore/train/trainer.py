@@ -1,0 +1,259 @@
+"""The training loop: epochs of batches (forward, loss, backward, step) and five callback hooks.
+
+Small datasets live as tensors on the device and batches are index slices of them: no DataLoader,
+no per-sample Python work, unless augmentations are switched on.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from labcore.config import RunConfig
+from labcore.data import DataBundle
+from labcore.models import build_model
+from labcore.train.augment import build_augment
+from labcore.train.log import MetricLog
+from labcore.train.optimizers import build_optimizer
+from labcore.train.schedules import build_scheduler
+
+HOOKS = ("on_fit_start", "on_epoch_start", "on_batch_end", "on_epoch_end", "on_fit_end")
+DIVERGENCE_FACTOR = 50.0  # a loss this many times above the first one means the run blew up
+_SEED_LOCK = threading.Lock()  # torch's global RNG seeds model init; jobs in threads take turns
+
+
+class Callback:
+    """Override any of the five hooks; each gets the trainer and the latest logs dict."""
+
+    def on_fit_start(self, trainer: Trainer, logs: dict) -> None: ...
+    def on_epoch_start(self, trainer: Trainer, logs: dict) -> None: ...
+    def on_batch_end(self, trainer: Trainer, logs: dict) -> None: ...
+    def on_epoch_end(self, trainer: Trainer, logs: dict) -> None: ...
+    def on_fit_end(self, trainer: Trainer, logs: dict) -> None: ...
+
+
+class Diverged(Exception):
+    """The loss became NaN/Inf or exploded; `step` says when."""
+
+    def __init__(self, step: int, loss: float):
+        self.step, self.loss = step, loss
+        super().__init__(f"loss {loss} at step {step}")
+
+
+@dataclass
+class FitResult:
+    epochs_done: int
+    seconds: float
+    best_epoch: int
+    best_val_loss: float
+    stopped_early: bool = False
+    extras: dict = field(default_factory=dict)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """"auto" means CUDA when present, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, data: DataBundle, *, model: nn.Module | None = None,
+                 callbacks: list[Callback] | tuple[Callback, ...] = ()):
+        self.cfg, self.data = cfg, data
+        self.device = pick_device(cfg.train.device)
+        if model is None:
+            with _SEED_LOCK:
+                model = build_model(cfg.model, data, seed=cfg.train.seed)
+        self.model = model.to(self.device)
+        self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
+        n = len(data.y_train)
+        self.batch_size = max(1, min(cfg.train.batch_size, n))
+        self.steps_per_epoch = math.ceil(n / self.batch_size)
+        self.total_steps = self.steps_per_epoch * cfg.train.epochs
+        self.scheduler = build_scheduler(self.optimizer, cfg.optim, self.steps_per_epoch, self.total_steps)
+        self.augment = build_augment(cfg.augment, data.input_shape)
+        self.generator = torch.Generator().manual_seed(cfg.train.seed)
+        self.amp = cfg.train.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:  # a misspelt hook would silently never run
+            unknown = {m for m in dir(cb) if m.startswith("on_") and m not in HOOKS}
+            if unknown:
+                raise TypeError(f"{type(cb).__name__} defines unknown hooks {sorted(unknown)}; use {HOOKS}")
+        self.log = MetricLog()
+        self.should_stop = self.stopped_early = False
+        self.step = self.epoch = 0
+        self.best_state: dict | None = None
+        self.best_epoch, self.best_val_loss = 0, math.inf
+        self._first_loss: float | None = None
+        # On GPUs, reading a number back stalls the pipeline: collect per-step values and read 16 at once.
+        self._flush_every = 1 if self.device.type == "cpu" else 16
+        self._pending: list[tuple] = []
+        self.train_x, self.train_y = data.x_train.to(self.device), data.y_train.to(self.device)
+        self.val_x, self.val_y = data.x_val.to(self.device), data.y_val.to(self.device)
+
+    # -- the loop -------------------------------------------------------------------------------
+    def fit(self) -> FitResult:
+        start = self._start = time.perf_counter()
+        logs: dict = {}
+        self._call("on_fit_start", logs)
+        n = len(self.train_y)
+        for self.epoch in range(1, self.cfg.train.epochs + 1):
+            self._call("on_epoch_start", {"epoch": self.epoch})
+            self.model.train()
+            t0 = time.perf_counter()
+            order = torch.randperm(n, generator=self.generator).to(self.device)
+            loss_sum = torch.zeros((), device=self.device)
+            correct = torch.zeros((), device=self.device, dtype=torch.long)
+            seen = 0
+            for i in range(0, n, self.batch_size):
+                idx = order[i : i + self.batch_size]
+                if len(idx) < 2 and seen:  # batch norm cannot train on a single sample
+                    continue
+                x, y = self._inputs(self.train_x[idx], train=True), self.train_y[idx]
+                lr = self.optimizer.param_groups[0]["lr"]
+                loss, logits, grad_norm = self._train_step(x, y)
+                loss_sum += loss * len(y)
+                correct += (logits.argmax(1) == y).sum()
+                seen += len(y)
+                self._pending.append((self.step, self.epoch - 1 + (i + len(idx)) / n, lr, loss, grad_norm))
+                logs = self._flush() if len(self._pending) >= self._flush_every else {"step": self.step}
+                self._call("on_batch_end", logs)
+                if self.should_stop:
+                    break
+            self._flush()
+            if seen == 0:
+                break
+            val_loss, val_acc = self.evaluate(self.val_x, self.val_y)
+            seconds = time.perf_counter() - t0
+            logs = {"epoch": self.epoch, "step": self.step, "loss": loss_sum.item() / seen,
+                    "acc": correct.item() / seen, "val_loss": val_loss, "val_acc": val_acc,
+                    "seconds": seconds, "samples_per_s": seen / max(seconds, 1e-9),
+                    "lr": self.optimizer.param_groups[0]["lr"]}
+            self._remember_best(logs)
+            self.log.add_epoch(logs)
+            self._call("on_epoch_end", logs)
+            if self.should_stop:
+                break
+        self._call("on_fit_end", logs)
+        return FitResult(self.log.epochs[-1]["epoch"] if self.log.epochs else 0, time.perf_counter() - start,
+                         self.best_epoch, self.best_val_loss, stopped_early=self.stopped_early)
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.amp:
+            with torch.autocast("cuda", dtype=torch.float16):
+                logits = self.model(x)
+                loss = F.cross_entropy(logits, y)
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)  # true gradients for the norm and for clipping
+        else:
+            logits = self.model(x)
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        grad_norm = torch.nn.utils.get_total_norm(grads)
+        if self.cfg.optim.clip_norm > 0:
+            torch.nn.utils.clip_grads_with_norm_(self.model.parameters(), self.cfg.optim.clip_norm, grad_norm)
+        if self.amp:
+            self.scaler.step(self.optimizer)  # skips the step if fp16 gradients overflowed
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return loss.detach(), logits.detach(), grad_norm
+
+    def _flush(self) -> dict:
+        """Turn pending per-step tensors into rows, check for divergence, append to the log."""
+        if not self._pending:
+            return {}
+        values = torch.stack([torch.stack([p[3].float(), p[4].float()]) for p in self._pending]).tolist()
+        now = time.perf_counter() - self._start
+        rows = [{"step": p[0], "epoch": p[1], "loss": v[0], "lr": p[2], "grad_norm": v[1], "time": now}
+                for p, v in zip(self._pending, values, strict=True)]
+        self._pending.clear()
+        self.log.add_steps(rows)
+        if self._first_loss is None:
+            self._first_loss = rows[0]["loss"]
+        for r in rows:
+            bad_grad = not math.isfinite(r["grad_norm"]) and not self.amp  # AMP skips overflowed steps itself
+            if not math.isfinite(r["loss"]) or bad_grad or r["loss"] > DIVERGENCE_FACTOR * max(self._first_loss, 1.0):
+                raise Diverged(int(r["step"]), r["loss"])
+        return rows[-1]
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _inputs(self, x: torch.Tensor, train: bool = False) -> torch.Tensor:
+        if x.dtype == torch.uint8:  # big image sets are kept as bytes; scale per batch
+            x = x.float().div_(255)
+        if train and self.augment is not None:
+            x = self.augment(x)
+        return x
+
+    def _call(self, hook: str, logs: dict) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, logs)
+
+    def _remember_best(self, logs: dict) -> None:
+        if logs["val_loss"] < self.best_val_loss:
+            self.best_val_loss, self.best_epoch = logs["val_loss"], logs["epoch"]
+            self.best_state = copy.deepcopy(self.model.state_dict())
+
+    def restore_best(self) -> bool:
+        if self.best_state is None:
+            return False
+        self.model.load_state_dict(self.best_state)
+        return True
+
+    def set_base_lr(self, lr: float) -> None:
+        """Change the learning rate mid-run; the schedule keeps shaping it from here on."""
+        mult = self.optimizer.param_groups[0]["lr"] / max(self.scheduler.base_lrs[0], 1e-30)
+        self.scheduler.base_lrs = [lr] * len(self.optimizer.param_groups)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr * mult
+
+    @torch.no_grad()
+    def predict_logits(self, x: torch.Tensor, batch: int = 2048) -> torch.Tensor:
+        self.model.eval()
+        out = []
+        for i in range(0, len(x), batch):
+            xb = self._inputs(x[i : i + batch].to(self.device))
+            with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+                out.append(self.model(xb).float())
+        return torch.cat(out) if out else torch.empty(0, self.data.num_classes)
+
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        """(mean cross-entropy, accuracy) on a held-out set."""
+        logits = self.predict_logits(x)
+        y = y.to(logits.device)
+        return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
+
+    def predict_proba(self, x: torch.Tensor) -> np.ndarray:
+        return torch.softmax(self.predict_logits(x), 1).cpu().numpy()
+
+
+class EarlyStopping(Callback):
+    """Stop when val loss has not improved for `patience` epochs, and go back to the best weights."""
+
+    def __init__(self, patience: int, min_delta: float = 1e-4):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.wait = math.inf, 0
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict) -> None:
+        if logs["val_loss"] < self.best - self.min_delta:
+            self.best, self.wait = logs["val_loss"], 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            trainer.should_stop = True
+            trainer.stopped_early = True
+            trainer.restore_best()

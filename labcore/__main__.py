@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     t.set_defaults(func=train)
 
     b = sub.add_parser("bench", help="benchmarks, as ratios against a baseline from the same run")
-    b.add_argument("name", choices=["overhead"])
+    b.add_argument("name", choices=["overhead", "first_point"])
     b.add_argument("--repeats", type=int, default=3)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=bench)

@@ -69,3 +69,38 @@ def overhead(cfg: RunConfig | None = None, repeats: int = 3) -> dict:
 
 
 BENCHMARKS = {"overhead": overhead}
+
+
+def first_point(cfg: RunConfig | None = None, repeats: int = 5) -> dict:
+    """Seconds from submitting a job to its first metric row, against the same first step done inline.
+
+    The baseline is the unavoidable work (build the model and optimizer, one training step) without a
+    thread or a job; the ratio shows what the background machinery adds to the wait after Train.
+    """
+    from labcore.train.job import TrainingJob
+
+    cfg = cfg or RunConfig()
+    load_dataset(cfg.data)  # as on the page: the data is cached after the first preview
+    job_s, inline_s = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        job = TrainingJob(cfg.with_(train={"epochs": 1})).start()
+        while job.trainer is None or not job.trainer.log.last_step:
+            if job.done:
+                break
+            time.sleep(0.001)
+        job_s.append(time.perf_counter() - t0)
+        job.stop()
+        job.join()
+
+        t0 = time.perf_counter()
+        trainer = Trainer(cfg, load_dataset(cfg.data))
+        x, y = trainer.train_x[: trainer.batch_size], trainer.train_y[: trainer.batch_size]
+        trainer._train_step(x, y)
+        inline_s.append(time.perf_counter() - t0)
+    best_job, best_inline = min(job_s), min(inline_s)
+    return {"benchmark": "first_point", "ratio": best_job / best_inline, "job_s": best_job,
+            "inline_s": best_inline, "worst_job_s": max(job_s), "repeats": repeats}
+
+
+BENCHMARKS["first_point"] = first_point

@@ -83,8 +83,10 @@ class _Boundary(Callback):
 class TrainingJob:
     """One training run in a daemon thread, controlled between batches (pause, resume, stop, new lr)."""
 
-    def __init__(self, cfg: RunConfig, owner: str | None = None):
+    def __init__(self, cfg: RunConfig, owner: str | None = None, threads: int = 0):
         self.id = uuid.uuid4().hex[:8]
+        # torch threads for this run: the config's, else what the registry could spare, else every core.
+        self.threads = cfg.train.num_threads or threads or os.cpu_count() or 1
         self.config, self.owner = cfg, owner
         self.created = time.time()
         self._lock = threading.Lock()
@@ -173,7 +175,7 @@ class TrainingJob:
         cfg = self.config
         self._started = time.perf_counter()
         try:
-            torch.set_num_threads(cfg.train.num_threads or os.cpu_count() or 1)  # per thread (torch/OpenMP)
+            torch.set_num_threads(self.threads)  # per thread in torch's OpenMP build
             data = load_dataset(cfg.data)
             callbacks: list[Callback] = [_Control(self)]
             if cfg.train.patience:
@@ -221,7 +223,9 @@ class JobRegistry:
             running = [j for j in self._jobs.values() if not j.done]
             if len(running) >= self.max_running:
                 raise LabError("train.busy", running=len(running))
-            job = TrainingJob(cfg, owner)
+            # Share the cores: OpenMP threads of two jobs fighting over 2 cores run many times slower.
+            threads = max(1, (os.cpu_count() or 1) // (len(running) + 1))
+            job = TrainingJob(cfg, owner, threads=threads)
             self._jobs[job.id] = job
             self._forget_old()
         return job.start()

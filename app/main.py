@@ -1,0 +1,38 @@
+"""Entry point: `streamlit run app/main.py`. Page frame, navigation, language."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run app/main.py` puts app/ on sys.path, not the repo root; make `import app...` work either way.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Heavy libraries load here, on the script thread, before any training thread can import them
+# concurrently (a lazy import of torch in a worker once broke numpy's import for the page).
+import plotly.graph_objects  # noqa: E402,F401
+import streamlit as st  # noqa: E402
+import torch  # noqa: E402,F401
+
+from app.state import apply_direction, lang, lease, tr  # noqa: E402
+from labcore.i18n import languages  # noqa: E402
+
+st.set_page_config(page_title=tr("app.title"), page_icon=":material/neurology:", layout="wide")
+lease()  # ties this tab's training jobs to the tab's lifetime
+apply_direction()
+
+VIEWS = Path(__file__).with_name("views")
+pages = {
+    tr("nav.section_lab"): [
+        st.Page(VIEWS / "home.py", title=tr("nav.home"), icon=":material/home:", default=True),
+        st.Page(VIEWS / "train.py", title=tr("nav.train"), icon=":material/monitoring:", url_path="train"),
+    ],
+}
+nav = st.navigation(pages)
+
+if len(languages()) > 1:
+    st.sidebar.selectbox(tr("nav.language"), languages(), key="lang", index=languages().index(lang()))
+
+nav.run()

@@ -1,0 +1,137 @@
+"""Train page: pick data, model and optimizer in the sidebar, press Train, watch it learn, read the results."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from app import results
+from app.state import current_job, data_preview, lang, lease, registry, tr
+from app.widgets import LEARNING_RATES, run_controls
+from labcore.i18n import LabError
+from labcore.models import build_model, count_parameters, summarize
+from labcore.train.augment import augment_preview
+from labcore.train.job import TrainingJob
+from labcore.viz import image_grid_figure, scatter2d_figure, training_curves_figure
+
+POLL_SECONDS = 0.5
+
+cfg = run_controls()
+job = current_job()
+
+st.title(tr("train.title"))
+st.caption(tr("train.intro"))
+
+
+# -- buttons ------------------------------------------------------------------------------------------
+def _start() -> None:
+    try:
+        new = registry().submit(cfg, owner=lease().owner)
+    except LabError as e:
+        st.session_state["train_error"] = e.message(lang())
+        return
+    st.session_state["job_id"] = new.id
+    st.session_state.pop("train_error", None)
+
+
+def _apply_lr(j: TrainingJob) -> None:
+    j.set_lr(st.session_state["live_lr"])
+
+
+active = job is not None and not job.done
+cols = st.columns([1.2, 1, 1, 2.6, 1.2], vertical_alignment="bottom")
+cols[0].button(tr("train.train"), type="primary", on_click=_start, disabled=active, key="btn_train",
+               icon=":material/play_arrow:", use_container_width=True)
+if active and job.status == "paused":
+    cols[1].button(tr("train.resume"), on_click=job.resume, key="btn_resume", icon=":material/resume:",
+                   use_container_width=True)
+else:
+    cols[1].button(tr("train.pause"), on_click=job.pause if active else None, disabled=not active,
+                   key="btn_pause", icon=":material/pause:", use_container_width=True)
+cols[2].button(tr("train.stop"), on_click=job.stop if active else None, disabled=not active, key="btn_stop",
+               icon=":material/stop:", use_container_width=True)
+if active:
+    start_lr = min(LEARNING_RATES, key=lambda o: abs(math.log(o / job.config.optim.lr)))
+    cols[3].select_slider(tr("train.live_lr"), LEARNING_RATES, value=start_lr, key="live_lr",
+                          format_func=lambda v: f"{v:g}")
+    cols[4].button(tr("train.apply_lr"), on_click=_apply_lr, args=(job,), key="btn_lr", use_container_width=True)
+if "train_error" in st.session_state:
+    st.warning(st.session_state["train_error"])
+
+
+# -- live panel: redrawn every half second while a job runs ---------------------------------------------
+def _status_line(j: TrainingJob) -> None:
+    p = j.progress()
+    frac = p["step"] / p["total_steps"] if p["total_steps"] else 0.0
+    eta = "–" if not math.isfinite(p["eta_s"]) else f"{p['eta_s']:.0f} s"
+    text = tr("train.progress", status=tr(f"status.{j.status}"), epoch=p["epoch"], epochs=p["epochs"],
+              step=p["step"], total=p["total_steps"], speed=p["samples_per_s"], eta=eta)
+    st.progress(min(1.0, frac), text=text)
+
+
+@st.fragment(run_every=POLL_SECONDS if active else None)
+def live_panel() -> None:
+    j = current_job()
+    if j is None:
+        st.info(tr("train.press_train"))
+        st.plotly_chart(training_curves_figure([], [], lang=lang()), key="curves")
+        return
+    _status_line(j)
+    steps, epochs = j.snapshot()
+    if j.boundary is not None:
+        left, right = st.columns([3, 2])
+        with left:
+            st.plotly_chart(training_curves_figure(steps, epochs, lang=lang()), key="curves")
+        with right:
+            results.boundary(j)
+    else:
+        st.plotly_chart(training_curves_figure(steps, epochs, lang=lang()), key="curves")
+    if active and j.done:
+        st.rerun()  # one full rerun: buttons and result panels catch up, the timer stops
+
+
+live_panel()
+
+# -- after the run ---------------------------------------------------------------------------------------------
+if job is not None and job.done:
+    results.show(job)
+
+# -- before a run: what the model and data look like -----------------------------------------------------
+if job is None or job.done:
+    try:
+        bundle = data_preview(cfg.data)
+    except LabError as e:
+        st.warning(e.message(lang()))
+        st.stop()
+    model = build_model(cfg.model, bundle, seed=0)
+    trainable, total = count_parameters(model)
+    with st.expander(tr("train.model_summary", params=f"{total:,}"), expanded=False):
+        rows = summarize(model, bundle.input_shape)
+        table = pd.DataFrame([{tr("train.col_layer"): r["layer"], tr("train.col_type"): r["type"],
+                               tr("train.col_output"): " × ".join(map(str, r["output"])),
+                               tr("train.col_params"): r["params"]} for r in rows])
+        st.dataframe(table, hide_index=True, use_container_width=True)
+    with st.expander(tr("train.look_at_data", **bundle.sizes()), expanded=job is None):
+        x, y = bundle.x_train[:400].float(), bundle.y_train[:400].numpy()
+        if bundle.info.kind == "image":
+            x = x / 255 if bundle.x_train.dtype == torch.uint8 else x
+            titles = [bundle.class_names[int(c)] for c in y[:24]]
+            st.plotly_chart(image_grid_figure(x[:24].numpy(), titles=titles, cols=12, lang=lang()), key="data_grid")
+            if cfg.augment.active:
+                st.caption(tr("train.augment_preview"))
+                grid = augment_preview(x[:4], cfg.augment, variants=7, seed=int(st.session_state.get("aug_seed", 0)))
+                st.plotly_chart(image_grid_figure(grid, cols=8, lang=lang()), key="aug_grid")
+                if st.button(tr("train.augment_again"), key="btn_aug"):
+                    st.session_state["aug_seed"] = int(st.session_state.get("aug_seed", 0)) + 1
+                    st.rerun()
+        elif bundle.info.kind == "points":
+            st.plotly_chart(scatter2d_figure(x.numpy(), y, bundle.class_names, lang=lang()), key="data_points")
+        else:
+            names = bundle.extras.get("feature_names") or [f"x{i}" for i in range(x.shape[1])]
+            frame = pd.DataFrame(x[:10].numpy(), columns=names)
+            frame.insert(0, tr("train.col_class"), [bundle.class_names[int(c)] for c in y[:10]])
+            st.dataframe(frame.round(2), hide_index=True)
+            st.caption(tr("train.tabular_note"))

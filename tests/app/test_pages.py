@@ -1,0 +1,141 @@
+"""AppTest: every page renders without an exception, and the Train page trains, streams and stops.
+
+AppTest has no browser, so `run_every` never fires: tests poll by calling `at.run()` in a loop and
+check for exceptions on every round (a race can show up in one round only).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    # cache_resource is process-global: without this, jobs leak from one test into the next.
+    st.cache_resource.clear()
+    yield
+    from app.state import registry
+
+    registry().stop_all(wait=2)
+    st.cache_resource.clear()
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _poll(at: AppTest, until, timeout: float = 90.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if until(at):
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+def _job(at: AppTest):
+    from app.state import registry
+
+    return registry().get(at.session_state["job_id"])
+
+
+def test_home_page_renders():
+    at = _app()
+    assert any("Deep Learning Visual Lab" in m.value for m in at.title)
+
+
+@pytest.mark.parametrize("page", ["views/train.py"])
+def test_every_page_renders(page):
+    at = _app()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert at.button(key="btn_train") is not None
+
+
+def test_train_streams_then_finishes_with_results():
+    at = _app()
+    at.switch_page("views/train.py").run()
+    at.slider(key="train.epochs").set_value(8).run()
+    at.button(key="btn_train").click().run()
+    assert not at.exception, at.exception
+    _poll(at, lambda a: _job(a).done)
+    job = _job(at)
+    assert job.status == "finished"
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["Test accuracy"].rstrip("%")) > 90
+    assert len(at.tabs) >= 4  # confusion, per class, ROC, gallery
+    # every result figure was drawn
+    assert len(at.get("plotly_chart")) >= 4
+
+
+def test_stop_and_pause_act_at_once():
+    at = _app()
+    at.switch_page("views/train.py").run()
+    at.slider(key="train.epochs").set_value(100).run()
+    at.button(key="btn_train").click().run()
+    _poll(at, lambda a: len(_job(a).snapshot()[0]) > 5)
+    at.button(key="btn_pause").click().run()
+    assert _job(at).status == "paused"
+    n = len(_job(at).snapshot()[0])
+    time.sleep(0.5)
+    assert len(_job(at).snapshot()[0]) <= n + 1  # at most the batch in flight
+    at.button(key="btn_resume").click().run()
+    _poll(at, lambda a: len(_job(a).snapshot()[0]) > n + 3)
+    t0 = time.perf_counter()
+    at.button(key="btn_stop").click().run()
+    assert _job(at).join(1.0), "the training thread did not end within 1 s of Stop"
+    assert time.perf_counter() - t0 < 3
+    at.run()
+    assert not at.exception
+    assert _job(at).status == "stopped"
+    assert any("Stopped" in i.value for i in at.info)
+
+
+def test_diverging_run_shows_a_hint_not_a_traceback():
+    at = _app()
+    at.switch_page("views/train.py").run()
+    at.select_slider(key="optim.adam.lr").set_value(100.0).run()
+    at.button(key="btn_train").click().run()
+    _poll(at, lambda a: _job(a).done)
+    at.run()
+    assert _job(at).status == "diverged"
+    assert not at.exception
+    assert any("learning rate" in w.value for w in at.warning)
+
+
+def test_offline_dataset_gives_a_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABCORE_DATA", str(tmp_path))
+    at = _app()
+    at.switch_page("views/train.py").run()
+    at.selectbox(key="data.name").set_value("mnist").run()
+    assert not at.exception, at.exception
+    assert any("could not be downloaded" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("dataset", ["moons", "wine", "shapes"])
+def test_other_kinds_of_data_train(dataset):
+    at = _app()
+    at.switch_page("views/train.py").run()
+    at.selectbox(key="data.name").set_value(dataset).run()
+    at.slider(key="train.epochs").set_value(3).run()
+    at.button(key="btn_train").click().run()
+    _poll(at, lambda a: _job(a).done, timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert _job(at).status == "finished"
+    if dataset == "moons":  # the live decision boundary is drawn for 2-D data
+        assert _job(at).boundary is not None

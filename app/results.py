@@ -63,7 +63,7 @@ def show(job: TrainingJob) -> None:
     with tabs[1]:
         table = out.report.per_class.rename(columns={k: tr(f"metrics.{k}") for k in out.report.per_class.columns})
         left, right = st.columns([2, 3])
-        left.dataframe(table.style.format(precision=3), use_container_width=True)
+        left.dataframe(table.style.format(precision=3), width="stretch")
         right.plotly_chart(per_class_figure(out.report, lang=lang()), key="per_class")
     with tabs[2]:
         st.plotly_chart(roc_figure(out.report, lang=lang()), key="roc")

@@ -1,160 +1,235 @@
 """Sidebar control groups: each `*_controls()` draws its widgets and returns a labcore config.
 
-Widget keys carry the model/optimizer name, so every choice keeps its own settings when the user
-switches back and forth (SGD keeps its lr while Adam keeps another).
+Widget keys follow one scheme (`key(...)`), and every widget takes its starting value from session
+state rather than a `value=` argument. That lets `restore(cfg)` put a whole configuration from a
+shared link into the widgets, and lets each model and optimizer keep its own settings when the user
+switches back and forth (SGD keeps its learning rate while Adam keeps another).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import streamlit as st
 import torch
 
-from app.state import tr
+from app.state import data_preview, lang, tr
 from labcore.config import AugmentConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import DATASETS, dataset_info
-from labcore.models import ACTIVATIONS, INITS, MODELS, models_for
+from labcore.i18n import LabError
+from labcore.models import ACTIVATIONS, INITS, MODELS, default_config, models_for
 from labcore.train.optimizers import OPTIMIZERS
-from labcore.train.schedules import SCHEDULES
+from labcore.train.schedules import SCHEDULES, schedule_curve
+from labcore.viz import lr_figure
 
 LEARNING_RATES = [round(m * 10.0**e, 8) for e in range(-5, 2) for m in (1, 2, 5)] + [100.0]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512]
+WIDTHS = [4, 8, 16, 32, 64, 128, 256]
+KERNELS = [1, 3, 5, 7]
+WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.05, 0.1]
+CLIP_NORMS = [0.0, 0.1, 0.5, 1.0, 5.0]
+PER_OPTIMIZER = ("lr", "momentum", "beta1", "beta2", "alpha", "eps", "weight_decay")
+PER_SCHEDULE = ("warmup_epochs", "step_epochs", "gamma")
+# select_slider widgets only accept listed values: a restored value snaps to the nearest one.
+SNAP = {"lr": LEARNING_RATES, "weight_decay": WEIGHT_DECAYS, "clip_norm": CLIP_NORMS, "width": WIDTHS,
+        "kernel_size": KERNELS, "batch_size": BATCH_SIZES}
 
 
-def _fmt_lr(lr: float) -> str:
-    return f"{lr:g}"
+def key(group: str, field: str, owner: str = "") -> str:
+    """Session-state key of a widget: `optim.adam.lr`, `model.cnn.depth`, `train.epochs`..."""
+    return ".".join(p for p in (group, owner, field) if p)
+
+
+def _default(k: str, value: object) -> str:
+    st.session_state.setdefault(k, value)
+    return k
+
+
+def _snap(field: str, value: object) -> object:
+    options = SNAP.get(field)
+    if options is None or value in options:
+        return value
+    return min(options, key=lambda o: abs(math.log((o or 1e-12) / (float(value) or 1e-12))))
+
+
+def restore(cfg: RunConfig) -> None:
+    """Write a whole configuration into the widgets (before they are drawn), e.g. from a shared link."""
+    ss = st.session_state
+    kind = dataset_info(cfg.data.name, cfg.data).kind
+    for f in dataclasses.fields(DataConfig):
+        ss[key("data", f.name)] = getattr(cfg.data, f.name)
+    ss[key("model", "name", kind)] = cfg.model.name
+    for f in dataclasses.fields(ModelConfig):
+        ss[key("model", f.name, cfg.model.name)] = _snap(f.name, getattr(cfg.model, f.name))
+    for f in dataclasses.fields(OptimConfig):
+        owner = cfg.optim.name if f.name in PER_OPTIMIZER else cfg.optim.schedule if f.name in PER_SCHEDULE else ""
+        ss[key("optim", f.name, owner)] = _snap(f.name, getattr(cfg.optim, f.name))
+    for group, part in (("augment", cfg.augment), ("train", cfg.train)):
+        for f in dataclasses.fields(part):
+            ss[key(group, f.name)] = _snap(f.name, getattr(part, f.name))
 
 
 def data_controls() -> DataConfig:
     st.sidebar.subheader(tr("ui.data"))
-    name = st.sidebar.selectbox(
-        tr("ui.dataset"), DATASETS.names(), key="data.name",
-        format_func=lambda n: tr(f"datasets.{n}"),
-    )
+    base = DataConfig()
+    name = st.sidebar.selectbox(tr("ui.dataset"), DATASETS.names(), key=_default(key("data", "name"), base.name),
+                                format_func=lambda n: tr(f"datasets.{n}"))
     info = dataset_info(name)
     if info.online:
         st.sidebar.caption(tr("ui.needs_download"))
-    noise, n_samples, size = -1.0, 0, 32
+    values: dict[str, object] = {"name": name}
     if info.kind == "points":
-        noise = st.sidebar.slider(tr("ui.noise"), 0.0, 0.5, 0.1, 0.01, key="data.noise")
-        n_samples = st.sidebar.slider(tr("ui.samples"), 100, 2000, 600, 100, key="data.n")
+        noise = st.session_state.get(key("data", "noise"), 0.1)
+        st.session_state[key("data", "noise")] = 0.1 if noise < 0 else noise
+        values["noise"] = st.sidebar.slider(tr("ui.noise"), 0.0, 0.5, step=0.01, key=key("data", "noise"))
+        samples = st.session_state.get(key("data", "n_samples"), 600) or 600
+        st.session_state[key("data", "n_samples")] = samples
+        values["n_samples"] = st.sidebar.slider(tr("ui.samples"), 100, 2000, step=100, key=key("data", "n_samples"))
     elif name == "shapes":
-        size = st.sidebar.radio(tr("ui.image_size"), [32, 64], horizontal=True, key="data.size")
-    return DataConfig(name=name, noise=noise, n_samples=n_samples, image_size=size)
+        values["image_size"] = st.sidebar.radio(tr("ui.image_size"), [32, 64], horizontal=True,
+                                                key=_default(key("data", "image_size"), 32))
+    return DataConfig(**values)
 
 
 def model_controls(data: DataConfig) -> ModelConfig:
     st.sidebar.subheader(tr("ui.model"))
     info = dataset_info(data.name, data)
     choices = models_for(info)
-    name = st.sidebar.selectbox(tr("ui.architecture"), choices, key=f"model.name.{info.kind}",
-                                index=choices.index("cnn") if "cnn" in choices else 0,
-                                format_func=lambda n: tr(f"models.{n}"))
-    spec = MODELS.get(name)
-    base = ModelConfig(name=name, **spec.defaults)
-    values = {}
+    name = st.sidebar.selectbox(tr("ui.architecture"), choices, format_func=lambda n: tr(f"models.{n}"),
+                                key=_default(key("model", "name", info.kind), "cnn" if "cnn" in choices else choices[0]))
+    spec, base = MODELS.get(name), default_config(name)
+    values: dict[str, object] = {"name": name}
+
+    def k(field: str) -> str:
+        return _default(key("model", field, name), getattr(base, field))
+
     with st.sidebar.expander(tr("ui.architecture_options")):
-        k = f"model.{name}."
-        if "depth" in spec.options:
-            values["depth"] = st.slider(tr(f"ui.depth_{name}"), 1, 6, base.depth, key=k + "depth")
-        if "width" in spec.options:
-            widths = [4, 8, 16, 32, 64, 128, 256]
-            values["width"] = st.select_slider(tr(f"ui.width_{name}"), widths, base.width, key=k + "width")
-        if "kernel_size" in spec.options:
-            values["kernel_size"] = st.select_slider(tr("ui.kernel"), [1, 3, 5, 7], base.kernel_size, key=k + "kernel")
-        if "pooling" in spec.options:
-            values["pooling"] = st.selectbox(tr("ui.pooling"), ["max", "avg", "none"], key=k + "pooling",
+        opts = spec.options
+        if "depth" in opts:
+            values["depth"] = st.slider(tr(f"ui.depth_{name}"), 1, 6, key=k("depth"))
+        if "width" in opts:
+            values["width"] = st.select_slider(tr(f"ui.width_{name}"), WIDTHS, key=k("width"))
+        if "kernel_size" in opts:
+            values["kernel_size"] = st.select_slider(tr("ui.kernel"), KERNELS, key=k("kernel_size"))
+        if "pooling" in opts:
+            values["pooling"] = st.selectbox(tr("ui.pooling"), ["max", "avg", "none"], key=k("pooling"),
                                              format_func=lambda p: tr(f"ui.pooling_{p}"))
-        if "activation" in spec.options:
-            values["activation"] = st.selectbox(tr("ui.activation"), list(ACTIVATIONS), key=k + "act")
-        if "init" in spec.options:
-            values["init"] = st.selectbox(tr("ui.init"), list(INITS), key=k + "init",
+        if "activation" in opts:
+            values["activation"] = st.selectbox(tr("ui.activation"), list(ACTIVATIONS), key=k("activation"))
+        if "init" in opts:
+            values["init"] = st.selectbox(tr("ui.init"), list(INITS), key=k("init"),
                                           format_func=lambda i: tr(f"ui.init_{i}"))
-        if "batch_norm" in spec.options:
-            values["batch_norm"] = st.toggle(tr("ui.batch_norm"), base.batch_norm, key=k + "bn")
-        if "dropout" in spec.options:
-            values["dropout"] = st.slider(tr("ui.dropout"), 0.0, 0.8, base.dropout, 0.05, key=k + "dropout")
-    return ModelConfig(**{**base.__dict__, **values})
+        if "batch_norm" in opts:
+            values["batch_norm"] = st.toggle(tr("ui.batch_norm"), key=k("batch_norm"))
+        if "dropout" in opts:
+            values["dropout"] = st.slider(tr("ui.dropout"), 0.0, 0.8, step=0.05, key=k("dropout"))
+    return dataclasses.replace(base, **values)
 
 
-def optim_controls(epochs: int) -> OptimConfig:
+def optim_controls(epochs: int, steps_per_epoch: int) -> OptimConfig:
     st.sidebar.subheader(tr("ui.optimizer"))
-    name = st.sidebar.selectbox(tr("ui.optimizer"), OPTIMIZERS.names(), index=OPTIMIZERS.names().index("adam"),
-                                key="optim.name", format_func=lambda n: tr(f"optimizers.{n}"),
-                                label_visibility="collapsed")
+    name = st.sidebar.selectbox(tr("ui.optimizer"), OPTIMIZERS.names(), key=_default(key("optim", "name"), "adam"),
+                                format_func=lambda n: tr(f"optimizers.{n}"), label_visibility="collapsed")
     spec = OPTIMIZERS.get(name)
     base = OptimConfig(name=name, **spec.defaults)
-    k = f"optim.{name}."
-    lr = st.sidebar.select_slider(tr("ui.lr"), LEARNING_RATES, _nearest(LEARNING_RATES, base.lr), key=k + "lr",
-                                  format_func=_fmt_lr, help=tr("ui.lr_help"))
-    values: dict[str, object] = {"lr": lr}
+
+    def k(field: str, owner: str = name) -> str:
+        return _default(key("optim", field, owner), _snap(field, getattr(base, field)))
+
+    values: dict[str, object] = {"name": name}
+    values["lr"] = st.sidebar.select_slider(tr("ui.lr"), LEARNING_RATES, key=k("lr"), format_func=_fmt,
+                                            help=tr("ui.lr_help"))
     with st.sidebar.expander(tr("ui.optimizer_options")):
         if "momentum" in spec.options:
-            values["momentum"] = st.slider(tr("ui.momentum"), 0.0, 0.99, base.momentum, 0.01, key=k + "momentum")
+            values["momentum"] = st.slider(tr("ui.momentum"), 0.0, 0.99, step=0.01, key=k("momentum"))
         if "beta1" in spec.options:
-            values["beta1"] = st.slider("β₁", 0.0, 0.999, base.beta1, 0.001, key=k + "beta1")
-            values["beta2"] = st.slider("β₂", 0.9, 0.9999, base.beta2, 0.0001, format="%.4f", key=k + "beta2")
+            values["beta1"] = st.slider("β₁", 0.0, 0.999, step=0.001, key=k("beta1"))
+            values["beta2"] = st.slider("β₂", 0.9, 0.9999, step=0.0001, format="%.4f", key=k("beta2"))
         if "alpha" in spec.options:
-            values["alpha"] = st.slider(tr("ui.alpha"), 0.5, 0.999, base.alpha, 0.001, key=k + "alpha")
-        values["weight_decay"] = st.select_slider(tr("ui.weight_decay"), [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.05, 0.1],
-                                                  base.weight_decay, key=k + "wd", format_func=_fmt_lr)
-        values["clip_norm"] = st.select_slider(tr("ui.clip_norm"), [0.0, 0.1, 0.5, 1.0, 5.0], 0.0, key="optim.clip",
+            values["alpha"] = st.slider(tr("ui.alpha"), 0.5, 0.999, step=0.001, key=k("alpha"))
+        values["weight_decay"] = st.select_slider(tr("ui.weight_decay"), WEIGHT_DECAYS, key=k("weight_decay"),
+                                                  format_func=_fmt)
+        values["clip_norm"] = st.select_slider(tr("ui.clip_norm"), CLIP_NORMS, key=k("clip_norm", ""),
                                                format_func=lambda v: tr("ui.off") if v == 0 else f"{v:g}")
-    schedule = st.sidebar.selectbox(tr("ui.schedule"), SCHEDULES.names(), key="optim.schedule",
+    schedule = st.sidebar.selectbox(tr("ui.schedule"), SCHEDULES.names(), key=k("schedule", ""),
                                     format_func=lambda s: tr(f"schedules.{s}"))
     values["schedule"] = schedule
     if schedule != "constant":
-        with st.sidebar.expander(tr("ui.schedule_options")):
+        with st.sidebar.expander(tr("ui.schedule_options"), expanded=True):
             if schedule != "one_cycle":
-                values["warmup_epochs"] = st.slider(tr("ui.warmup"), 0.0, float(max(1, epochs // 2)), 0.0, 0.5,
-                                                    key="optim.warmup")
+                st.session_state.setdefault(key("optim", "warmup_epochs", schedule), 0.0)
+                values["warmup_epochs"] = st.slider(tr("ui.warmup"), 0.0, float(max(1, epochs // 2)), step=0.5,
+                                                    key=key("optim", "warmup_epochs", schedule))
             if schedule == "step":
-                values["step_epochs"] = st.slider(tr("ui.step_epochs"), 1, max(1, epochs), min(5, epochs),
-                                                  key="optim.step_epochs")
-                values["gamma"] = st.slider(tr("ui.gamma"), 0.1, 0.9, 0.5, 0.05, key="optim.gamma_step")
+                st.session_state.setdefault(key("optim", "step_epochs", schedule), min(5, epochs))
+                values["step_epochs"] = st.slider(tr("ui.step_epochs"), 1, max(2, epochs),
+                                                  key=key("optim", "step_epochs", schedule))
+                values["gamma"] = st.slider(tr("ui.gamma"), 0.1, 0.9, step=0.05,
+                                            key=_default(key("optim", "gamma", schedule), 0.5))
             if schedule == "exponential":
-                values["gamma"] = st.slider(tr("ui.gamma_epoch"), 0.8, 0.999, 0.98, 0.001, format="%.3f",
-                                            key="optim.gamma_exp")
-    return OptimConfig(**{**base.__dict__, **values})
+                values["gamma"] = st.slider(tr("ui.gamma_epoch"), 0.8, 0.999, step=0.001, format="%.3f",
+                                            key=_default(key("optim", "gamma", schedule), 0.98))
+            cfg = dataclasses.replace(base, **values)
+            steps, lrs = schedule_curve(cfg, steps_per_epoch, epochs)
+            fig = lr_figure([{"step": int(s), "lr": float(v)} for s, v in zip(steps, lrs, strict=True)], lang=lang())
+            fig.update_layout(height=160, margin={"l": 0, "r": 0, "t": 4, "b": 0})
+            st.plotly_chart(fig, key="schedule_preview", config={"displayModeBar": False})
+    return dataclasses.replace(base, **values)
 
 
 def augment_controls(data: DataConfig) -> AugmentConfig:
     info = dataset_info(data.name, data)
+    base = AugmentConfig()
+
+    def k(field: str) -> str:
+        return _default(key("augment", field), getattr(base, field))
+
     with st.sidebar.expander(tr("ui.augmentations")):
         if info.kind != "image":
             st.caption(tr("ui.augment_only_noise"))
-            return AugmentConfig(noise_std=st.slider(tr("ui.aug_noise"), 0.0, 0.5, 0.0, 0.01, key="aug.noise"))
+            return AugmentConfig(noise_std=st.slider(tr("ui.aug_noise"), 0.0, 0.5, step=0.01, key=k("noise_std")))
         return AugmentConfig(
-            hflip=st.toggle(tr("ui.aug_hflip"), key="aug.hflip"),
-            rotation=st.slider(tr("ui.aug_rotation"), 0, 45, 0, 5, key="aug.rotation"),
-            crop_scale=st.slider(tr("ui.aug_crop"), 0.5, 1.0, 1.0, 0.05, key="aug.crop",
+            hflip=st.toggle(tr("ui.aug_hflip"), key=k("hflip")),
+            rotation=float(st.slider(tr("ui.aug_rotation"), 0.0, 45.0, step=5.0, key=k("rotation"))),
+            crop_scale=st.slider(tr("ui.aug_crop"), 0.5, 1.0, step=0.05, key=k("crop_scale"),
                                  help=tr("ui.aug_crop_help")),
-            color_jitter=st.slider(tr("ui.aug_jitter"), 0.0, 0.5, 0.0, 0.05, key="aug.jitter"),
-            noise_std=st.slider(tr("ui.aug_noise"), 0.0, 0.3, 0.0, 0.01, key="aug.noise"),
+            color_jitter=st.slider(tr("ui.aug_jitter"), 0.0, 0.5, step=0.05, key=k("color_jitter")),
+            noise_std=st.slider(tr("ui.aug_noise"), 0.0, 0.3, step=0.01, key=k("noise_std")),
         )
 
 
 def train_controls() -> TrainConfig:
+    base = TrainConfig()
+
+    def k(field: str) -> str:
+        return _default(key("train", field), getattr(base, field))
+
     st.sidebar.subheader(tr("ui.training"))
-    batch = st.sidebar.select_slider(tr("ui.batch_size"), BATCH_SIZES, 64, key="train.batch")
-    epochs = st.sidebar.slider(tr("ui.epochs"), 1, 100, 20, key="train.epochs")
+    batch = st.sidebar.select_slider(tr("ui.batch_size"), BATCH_SIZES, key=k("batch_size"))
+    epochs = st.sidebar.slider(tr("ui.epochs"), 1, 100, key=k("epochs"))
     with st.sidebar.expander(tr("ui.advanced")):
-        seed = st.number_input(tr("ui.seed"), 0, 10_000, 0, key="train.seed")
-        patience = st.slider(tr("ui.patience"), 0, 20, 0, key="train.patience", help=tr("ui.patience_help"))
+        seed = st.number_input(tr("ui.seed"), 0, 10_000, key=k("seed"))
+        patience = st.slider(tr("ui.patience"), 0, 20, key=k("patience"), help=tr("ui.patience_help"))
         cuda = torch.cuda.is_available()
-        amp = st.toggle(tr("ui.amp"), False, key="train.amp", disabled=not cuda,
+        amp = st.toggle(tr("ui.amp"), key=k("amp"), disabled=not cuda,
                         help=tr("ui.amp_help") if cuda else tr("ui.amp_no_gpu"))
-    return TrainConfig(epochs=epochs, batch_size=batch, seed=int(seed), patience=patience, amp=amp)
+    return TrainConfig(epochs=epochs, batch_size=batch, seed=int(seed), patience=patience, amp=amp and cuda)
 
 
 def run_controls() -> RunConfig:
-    """The whole sidebar, in the order a student thinks: data, model, optimizer, training, augmentation."""
+    """The whole sidebar, in the order a student thinks: data, model, training, optimizer, augmentation."""
     data = data_controls()
     model = model_controls(data)
     train = train_controls()
-    optim = optim_controls(train.epochs)
+    try:  # the schedule preview's x axis needs the real number of steps per epoch
+        train_size = data_preview(data).sizes()["train"]
+    except LabError:
+        train_size = 1000
+    optim = optim_controls(train.epochs, max(1, math.ceil(train_size / train.batch_size)))
     augment = augment_controls(data)
     return RunConfig(data=data, model=model, optim=optim, augment=augment, train=train)
 
 
-def _nearest(options: list[float], value: float) -> float:
-    return min(options, key=lambda o: abs(o - value) / max(o, value))
+def _fmt(v: float) -> str:
+    return f"{v:g}"

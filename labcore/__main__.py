@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from labcore.bench import BENCHMARKS
 from labcore.config import AugmentConfig, DataConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import DATASETS, load_dataset
 from labcore.i18n import LabError
@@ -90,8 +91,6 @@ def train(a: argparse.Namespace) -> int:
 
 
 def bench(a: argparse.Namespace) -> int:
-    from labcore.bench import BENCHMARKS
-
     result = BENCHMARKS[a.name](repeats=a.repeats)
     print(json.dumps(result) if a.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     t.set_defaults(func=train)
 
     b = sub.add_parser("bench", help="benchmarks, as ratios against a baseline from the same run")
-    b.add_argument("name", choices=["overhead", "first_point"])
+    b.add_argument("name", choices=sorted(BENCHMARKS))
     b.add_argument("--repeats", type=int, default=3)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=bench)

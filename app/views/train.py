@@ -10,16 +10,25 @@ import torch
 
 from app import results
 from app.state import current_job, data_preview, lang, lease, registry, tr
-from app.widgets import LEARNING_RATES, run_controls
+from app.widgets import LEARNING_RATES, key, restore, run_controls
+from labcore.config import RunConfig
 from labcore.i18n import LabError
 from labcore.models import build_model, count_parameters, summarize
+from labcore.share import from_query, to_query
 from labcore.train.augment import augment_preview
 from labcore.train.job import TrainingJob
-from labcore.viz import image_grid_figure, scatter2d_figure, training_curves_figure
+from labcore.train.lr_finder import find_lr
+from labcore.viz import image_grid_figure, lr_finder_figure, scatter2d_figure, training_curves_figure
 
 POLL_SECONDS = 0.5
 
+# A shared link sets the page up once per visit; after that the widgets write the link.
+if not st.session_state.get("train_restored"):
+    st.session_state["train_restored"] = True
+    if st.query_params:
+        restore(from_query(RunConfig, st.query_params.to_dict()))
 cfg = run_controls()
+st.query_params.from_dict(to_query(cfg))
 job = current_job()
 
 st.title(tr("train.title"))
@@ -34,7 +43,12 @@ def _start() -> None:
         st.session_state["train_error"] = e.message(lang())
         return
     st.session_state["job_id"] = new.id
+    st.session_state["live_lr"] = _nearest_lr(cfg.optim.lr)
     st.session_state.pop("train_error", None)
+
+
+def _nearest_lr(lr: float) -> float:
+    return min(LEARNING_RATES, key=lambda o: abs(math.log(o / lr)))
 
 
 def _apply_lr(j: TrainingJob) -> None:
@@ -44,20 +58,19 @@ def _apply_lr(j: TrainingJob) -> None:
 active = job is not None and not job.done
 cols = st.columns([1.2, 1, 1, 2.6, 1.2], vertical_alignment="bottom")
 cols[0].button(tr("train.train"), type="primary", on_click=_start, disabled=active, key="btn_train",
-               icon=":material/play_arrow:", use_container_width=True)
+               icon=":material/play_arrow:", width="stretch")
 if active and job.status == "paused":
     cols[1].button(tr("train.resume"), on_click=job.resume, key="btn_resume", icon=":material/resume:",
-                   use_container_width=True)
+                   width="stretch")
 else:
     cols[1].button(tr("train.pause"), on_click=job.pause if active else None, disabled=not active,
-                   key="btn_pause", icon=":material/pause:", use_container_width=True)
+                   key="btn_pause", icon=":material/pause:", width="stretch")
 cols[2].button(tr("train.stop"), on_click=job.stop if active else None, disabled=not active, key="btn_stop",
-               icon=":material/stop:", use_container_width=True)
+               icon=":material/stop:", width="stretch")
 if active:
-    start_lr = min(LEARNING_RATES, key=lambda o: abs(math.log(o / job.config.optim.lr)))
-    cols[3].select_slider(tr("train.live_lr"), LEARNING_RATES, value=start_lr, key="live_lr",
-                          format_func=lambda v: f"{v:g}")
-    cols[4].button(tr("train.apply_lr"), on_click=_apply_lr, args=(job,), key="btn_lr", use_container_width=True)
+    st.session_state.setdefault("live_lr", _nearest_lr(job.config.optim.lr))
+    cols[3].select_slider(tr("train.live_lr"), LEARNING_RATES, key="live_lr", format_func=lambda v: f"{v:g}")
+    cols[4].button(tr("train.apply_lr"), on_click=_apply_lr, args=(job,), key="btn_lr", width="stretch")
 if "train_error" in st.session_state:
     st.warning(st.session_state["train_error"])
 
@@ -107,13 +120,27 @@ if job is None or job.done:
         st.warning(e.message(lang()))
         st.stop()
     model = build_model(cfg.model, bundle, seed=0)
+    with st.expander(tr("train.lr_finder")):
+        st.caption(tr("train.lr_finder_help"))
+        if st.button(tr("train.lr_finder_run"), key="btn_lr_find", icon=":material/search:"):
+            with st.spinner(tr("train.lr_finder_running")):
+                st.session_state["lr_found"] = (cfg, find_lr(cfg, bundle, model=model))
+        found = st.session_state.get("lr_found")
+        if found is not None and found[0] == cfg:
+            result = found[1]
+            st.plotly_chart(lr_finder_figure(result, lang=lang()), key="lr_finder")
+
+            def _use(lr: float = _nearest_lr(result.suggestion)) -> None:
+                st.session_state[key("optim", "lr", cfg.optim.name)] = lr
+
+            st.button(tr("train.lr_finder_use", lr=_nearest_lr(result.suggestion)), on_click=_use, key="btn_lr_use")
     trainable, total = count_parameters(model)
     with st.expander(tr("train.model_summary", params=f"{total:,}"), expanded=False):
         rows = summarize(model, bundle.input_shape)
         table = pd.DataFrame([{tr("train.col_layer"): r["layer"], tr("train.col_type"): r["type"],
                                tr("train.col_output"): " × ".join(map(str, r["output"])),
                                tr("train.col_params"): r["params"]} for r in rows])
-        st.dataframe(table, hide_index=True, use_container_width=True)
+        st.dataframe(table, hide_index=True, width="stretch")
     with st.expander(tr("train.look_at_data", **bundle.sizes()), expanded=job is None):
         x, y = bundle.x_train[:400].float(), bundle.y_train[:400].numpy()
         if bundle.info.kind == "image":

@@ -218,14 +218,16 @@ class JobRegistry:
         self._lock = threading.Lock()
         self._jobs: dict[str, TrainingJob] = {}
 
-    def submit(self, cfg: RunConfig, owner: str | None = None) -> TrainingJob:
+    def submit(self, cfg, owner: str | None = None, job_class: type = None):
+        """Start a job: `job_class(cfg, owner, threads=...)` (TrainingJob by default; a race is another)."""
+        job_class = job_class or TrainingJob
         with self._lock:
             running = [j for j in self._jobs.values() if not j.done]
             if len(running) >= self.max_running:
                 raise LabError("train.busy", running=len(running))
             # Share the cores: OpenMP threads of two jobs fighting over 2 cores run many times slower.
             threads = max(1, (os.cpu_count() or 1) // (len(running) + 1))
-            job = TrainingJob(cfg, owner, threads=threads)
+            job = job_class(cfg, owner, threads=threads)
             self._jobs[job.id] = job
             self._forget_old()
         return job.start()

@@ -191,3 +191,26 @@ def grad_norm_figure(steps: list[dict], *, lang: str = "en") -> go.Figure:
 
 
 __all__ = ["training_curves_figure", "lr_figure", "grad_norm_figure"]
+
+
+def lr_finder_figure(result, *, lang: str = "en") -> go.Figure:
+    """Loss vs learning rate (log x) from `labcore.train.lr_finder.find_lr`, with the suggestion marked."""
+    lr_label, loss_label = t("viz.learning_rate", lang), t("viz.loss", lang)
+    hover = f"{lr_label} %{{x:.2e}}<br>{loss_label} %{{y:.3f}}<extra></extra>"
+    data = [
+        go.Scatter(x=result.lrs, y=result.losses, mode="lines", name=t("viz.lr_finder_raw", lang),
+                   line={"color": rgba(TRAIN_COLOR, 0.3), "width": 1}, hovertemplate=hover),
+        go.Scatter(x=result.lrs, y=result.smoothed, mode="lines", name=t("viz.lr_finder_smoothed", lang),
+                   line={"color": TRAIN_COLOR, "width": 2.5}, hovertemplate=hover),
+    ]
+    top = float(np.nanmax(result.smoothed)) if len(result.smoothed) else 1.0
+    layout = {
+        "xaxis": {"title": {"text": lr_label}, "type": "log", "tickformat": ".0e"},
+        "yaxis": {"title": {"text": loss_label}, "range": [0, top * 1.15]},
+        "shapes": [{"type": "line", "x0": result.suggestion, "x1": result.suggestion, "y0": 0, "y1": 1,
+                    "yref": "paper", "line": {"color": PALETTE[2], "width": 2, "dash": "dash"}}],
+        "annotations": [{"x": np.log10(result.suggestion), "y": 1, "yref": "paper", "yanchor": "bottom",
+                         "text": t("viz.lr_finder_suggestion", lang, lr=result.suggestion), "showarrow": False,
+                         "font": {"color": PALETTE[2]}}],
+    }
+    return styled_figure(data, layout, height=CURVES_HEIGHT, hovermode="x unified")

@@ -139,3 +139,39 @@ def test_other_kinds_of_data_train(dataset):
     assert _job(at).status == "finished"
     if dataset == "moons":  # the live decision boundary is drawn for 2-D data
         assert _job(at).boundary is not None
+
+
+def test_a_shared_link_restores_the_setup_and_the_page_writes_it_back():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["data.name"] = "moons"
+    at.query_params["model.name"] = "mlp"
+    at.query_params["model.width"] = "16"
+    at.query_params["optim.name"] = "sgd"
+    at.query_params["optim.lr"] = "0.2"
+    at.query_params["train.epochs"] = "7"
+    at.query_params["train.batch_size"] = "100"  # not offered: snaps to the nearest batch size
+    at.query_params["optim.momentum"] = "not-a-number"  # ignored, never fatal
+    at.run()
+    at.switch_page("views/train.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="data.name").value == "moons"
+    assert at.selectbox(key="optim.name").value == "sgd"
+    assert at.select_slider(key="optim.sgd.lr").value == 0.2
+    assert at.select_slider(key="model.mlp.width").value == 16
+    assert at.slider(key="train.epochs").value == 7
+    assert at.select_slider(key="train.batch_size").value == 128
+    # ...and the page keeps the link in step with the widgets
+    at.slider(key="train.epochs").set_value(9).run()
+    assert at.query_params["train.epochs"] == "9"
+
+
+def test_lr_finder_suggests_and_applies_a_rate():
+    at = _app()
+    at.switch_page("views/train.py").run()
+    at.button(key="btn_lr_find").click().run()
+    assert not at.exception, at.exception
+    use = at.button(key="btn_lr_use")
+    suggested = float(use.label.split()[-1])
+    assert 1e-4 <= suggested <= 0.1  # Adam on digits: a sane range, far from the 1e-7..10 sweep ends
+    use.click().run()
+    assert at.select_slider(key="optim.adam.lr").value == suggested

@@ -28,6 +28,9 @@ pages = {
     tr("nav.section_lab"): [
         st.Page(VIEWS / "home.py", title=tr("nav.home"), icon=":material/home:", default=True),
         st.Page(VIEWS / "train.py", title=tr("nav.train"), icon=":material/monitoring:", url_path="train"),
+        st.Page(VIEWS / "playground.py", title=tr("nav.playground"), icon=":material/landscape:", url_path="playground"),
+        st.Page(VIEWS / "explain.py", title=tr("nav.explain"), icon=":material/visibility:", url_path="explain"),
+        st.Page(VIEWS / "race.py", title=tr("nav.race"), icon=":material/sports_score:", url_path="race"),
     ],
 }
 nav = st.navigation(pages)

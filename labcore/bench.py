@@ -104,3 +104,18 @@ def first_point(cfg: RunConfig | None = None, repeats: int = 5) -> dict:
 
 
 BENCHMARKS["first_point"] = first_point
+
+
+from labcore.train.race import race_bench  # noqa: E402  (the race's benchmark lives with the race)
+
+BENCHMARKS["race"] = race_bench
+
+
+def playground(repeats: int = 5) -> dict:
+    """The optimizer playground's redraw (8 optimizers x 300 steps) against a hand-written torch loop."""
+    from labcore.playground.bench import playground as bench  # plotly loads only when this one runs
+
+    return bench(repeats=repeats)
+
+
+BENCHMARKS["playground"] = playground

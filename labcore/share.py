@@ -73,5 +73,5 @@ def _parse(text: str, like: Any) -> Any:
             v = float(text)
             return v if v == v and abs(v) != float("inf") else None
         return str(text)[:100]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None

@@ -47,6 +47,50 @@ class Lion(optim.Optimizer):
         return loss
 
 
+class SwitchableAdam(optim.Optimizer):
+    """Adam whose bias correction can be switched off, to show why it exists.
+
+    On (the default) it performs `torch.optim.Adam`'s update with the same operations in the same order.
+    Off, it drops the 1/(1-β₁ᵗ) and 1/(1-β₂ᵗ) factors: the book's Eqs 14.2-14.4, whose moments start at
+    zero and so make the first steps too small (β₁ = 0.9, β₂ = 0.999: about 0.3x at step 1). Not in
+    OPTIMIZERS: it is a teaching variant, used by the optimizer playground.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, bias_correction: bool = True):
+        if lr <= 0:
+            raise ValueError(f"Adam needs lr > 0, got {lr}")
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "bias_correction": bias_correction})
+
+    @torch.no_grad()
+    def step(self, closure: Callable | None = None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad if group["weight_decay"] == 0 else p.grad.add(p, alpha=group["weight_decay"])
+                state = self.state[p]
+                if not state:
+                    state.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+                state["step"] += 1
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                m.lerp_(grad, 1 - beta1)
+                v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                correction1, correction2_sqrt = 1.0, 1.0
+                if group["bias_correction"]:
+                    correction1 = 1 - beta1 ** state["step"]
+                    correction2_sqrt = (1 - beta2 ** state["step"]) ** 0.5
+                denom = (v.sqrt() / correction2_sqrt).add_(group["eps"])
+                p.addcdiv_(m, denom, value=-group["lr"] / correction1)
+        return loss
+
+
 @dataclass(frozen=True)
 class OptimizerSpec:
     build: Callable[[Iterable, OptimConfig], optim.Optimizer]

@@ -41,7 +41,7 @@ def test_train_streams_points_then_stop(page, server):
     page.goto(f"{url}/train")
     wait_for_app(page)
     # Many epochs so it is still running when we look twice and press Stop.
-    epochs = page.get_by_test_id("stSidebar").get_by_label("Epochs")
+    epochs = page.get_by_test_id("stSidebar").get_by_label("Epochs", exact=True).get_by_role("slider")
     epochs.focus()
     for _ in range(80):
         epochs.press("ArrowRight")

@@ -1,0 +1,234 @@
+"""The optimizer race: 2-8 contenders (optimizer, learning rate, its options, schedule, batch size) train
+the same network from identical initial weights on identical batches, as one batched computation.
+
+`RaceConfig` is the setup; `Race` runs it (one `Heat` per batch size, interleaved so every heat has seen
+the same share of the data at any moment); `RaceJob` runs a race in the background with the same
+controls as a `TrainingJob`. Presets and the shareable-link format live in `labcore.train.race_setup`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from labcore.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
+from labcore.data import DataBundle, load_dataset
+from labcore.i18n import LabError
+from labcore.models import build_model, default_config
+from labcore.train.batched import Heat, Lane
+from labcore.train.job import TrainingJob, _Control
+from labcore.train.optimizers import OPTIMIZERS, build_optimizer
+from labcore.train.trainer import _SEED_LOCK, Callback, Trainer, pick_device
+
+log = logging.getLogger(__name__)
+
+MIN_CONTENDERS, MAX_CONTENDERS = 2, 8
+
+
+def optimizer_defaults(name: str, **changes: object) -> OptimConfig:
+    """`name` with the registry's own starting values (its usual learning rate), then `changes`."""
+    return OptimConfig(name=name, **{**OPTIMIZERS.get(name).defaults, **changes})
+
+
+@dataclass(frozen=True)
+class Contender:
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    batch_size: int = 0  # 0: the race's batch size
+
+
+@dataclass(frozen=True)
+class RaceConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=lambda: default_config("cnn"))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10))
+    contenders: tuple[Contender, ...] = ()
+    target_acc: float = 0.95  # the leaderboard's "steps and seconds to reach this validation accuracy"
+
+    def batch_size(self, i: int) -> int:
+        return self.contenders[i].batch_size or self.train.batch_size
+
+    def solo(self, i: int) -> RunConfig:
+        """Contender i as an ordinary training run: what it would do trained alone (same seed, same batches)."""
+        return RunConfig(data=self.data, model=self.model, optim=self.contenders[i].optim,
+                         train=replace(self.train, batch_size=self.batch_size(i)))
+
+    def validate(self) -> None:
+        if not MIN_CONTENDERS <= len(self.contenders) <= MAX_CONTENDERS:
+            raise LabError("race.contender_count", low=MIN_CONTENDERS, high=MAX_CONTENDERS)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A read-only copy of one contender's race so far, for pages and leaderboards."""
+
+    index: int
+    status: str  # running, diverged, finished, stopped
+    diverged_step: int | None
+    state_bytes: int
+    steps: list[dict]
+    epochs: list[dict]
+
+
+class Race:
+    """All heats of one race in lock-step by data seen; `callbacks` get `on_batch_end(race, logs)` like a Trainer's."""
+
+    def __init__(self, cfg: RaceConfig, data: DataBundle, *, callbacks: Sequence[Callback] = ()):
+        cfg.validate()
+        self.cfg, self.data, self.callbacks = cfg, data, list(callbacks)
+        device = pick_device(cfg.train.device)
+        with _SEED_LOCK:  # exactly the initial weights a Trainer with this seed starts from
+            self.template = build_model(cfg.model, data, seed=cfg.train.seed).to(device)
+        tensors = tuple(t.to(device) for t in (data.x_train, data.y_train, data.x_val, data.y_val))
+        sizes = sorted({cfg.batch_size(i) for i in range(len(cfg.contenders))})
+        self.heats = [
+            Heat(self.template, [(i, c.optim) for i, c in enumerate(cfg.contenders) if cfg.batch_size(i) == size],
+                 size, tensors, cfg.train, data.num_classes)
+            for size in sizes
+        ]
+        self.lanes: list[Lane] = sorted((lane for h in self.heats for lane in h.lanes), key=lambda lane: lane.index)
+        self.should_stop = False
+
+    def fit(self) -> None:
+        while not self.should_stop:
+            live = [h for h in self.heats if not h.finished]
+            if not live:
+                break
+            heat = min(live, key=lambda h: h.progress)  # whoever is behind in data seen goes next
+            heat.advance()
+            logs = {"step": heat.step, "epoch": heat.progress}
+            for cb in self.callbacks:
+                cb.on_batch_end(self, logs)
+        for lane in self.lanes:
+            if lane.running:
+                lane.status = "stopped" if self.should_stop else "finished"
+
+    def standings(self) -> list[Standing]:
+        out = []
+        for lane in self.lanes:
+            steps, epochs = lane.log.snapshot()
+            out.append(Standing(lane.index, lane.status, lane.diverged_step, lane.state_bytes, steps, epochs))
+        return out
+
+    def contender_model(self, i: int) -> torch.nn.Module:
+        """Contender i's network as an ordinary model, e.g. to compare with one trained alone."""
+        for heat in self.heats:
+            for j, lane in enumerate(heat.lanes):
+                if lane.index == i:
+                    return heat.contender_model(j)
+        raise IndexError(i)
+
+    @property
+    def param_bytes(self) -> int:
+        """Bytes of one contender's weights: the yardstick for its optimizer's state."""
+        return sum(p.numel() * p.element_size() for p in self.template.parameters())
+
+    @property
+    def fraction(self) -> float:
+        done = sum(h.epochs if h.finished else h.progress for h in self.heats)
+        return done / (len(self.heats) * self.cfg.train.epochs)
+
+
+class RaceJob(TrainingJob):
+    """A race in a background thread: pause, resume and stop act between batches, as for a TrainingJob."""
+
+    def __init__(self, cfg: RaceConfig, owner: str | None = None, threads: int = 0):
+        super().__init__(cfg, owner, threads)  # reads only cfg.train, which a RaceConfig has too
+        if not cfg.train.num_threads:
+            # Leave a core to the server and the browser: when the cores are oversubscribed, OpenMP threads
+            # wait for each other at every op (2 threads on a busy 2-core machine ran a race 13x slower).
+            self.threads = max(1, min(self.threads, (os.cpu_count() or 1) - 1))
+        self.race: Race | None = None
+
+    def set_lr(self, lr: float) -> None:
+        raise NotImplementedError("a race keeps each contender's learning rate as configured")
+
+    def standings(self) -> list[Standing]:
+        return self.race.standings() if self.race else []
+
+    def snapshot(self) -> tuple[list[dict], list[dict]]:
+        """The first contender's rows (the TrainingJob surface); `standings()` has them all."""
+        s = self.standings()
+        return (s[0].steps, s[0].epochs) if s else ([], [])
+
+    def progress(self) -> dict[str, float]:
+        """Share of the race done, epochs (of the heat furthest behind), time so far and time left."""
+        race = self.race
+        elapsed = (self._ended or time.perf_counter()) - self._started if self._started else 0.0
+        fraction = race.fraction if race else 0.0
+        eta = 0.0 if self.done else elapsed * (1 - fraction) / fraction if fraction > 0.02 else float("nan")
+        epoch = min(h.epoch for h in race.heats) if race else 0
+        return {"fraction": fraction, "epoch": epoch, "epochs": self.config.train.epochs,
+                "elapsed_s": elapsed, "eta_s": eta}
+
+    def _run(self) -> None:
+        cfg = self.config
+        self._started = time.perf_counter()
+        try:
+            torch.set_num_threads(self.threads)  # per thread in torch's OpenMP build
+            self.race = Race(cfg, load_dataset(cfg.data), callbacks=[_Control(self)])
+            self._set_status("running")
+            self.race.fit()
+            if self._stop.is_set():
+                self._end("stopped")
+            elif all(lane.status == "diverged" for lane in self.race.lanes):
+                self._end("diverged", LabError("race.all_diverged"))
+            else:
+                self._end("finished")
+        except LabError as e:
+            self._end("failed", e)
+        except Exception as e:  # the page shows a sentence, the server log keeps the traceback
+            log.error("race %s failed:\n%s", self.id, traceback.format_exc())
+            self._end("failed", LabError("train.failed", error=f"{type(e).__name__}: {e}"))
+        finally:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+
+
+def race_bench(repeats: int = 3, epochs: int = 3) -> dict:
+    """Six optimizers on digits (CNN, then MLP): one race against the same six runs one after another.
+
+    `ratio` is sequential Trainer seconds / race seconds (the lab's two ways of getting the six curves);
+    `ratio_vs_bare` compares with six hand-written loops instead (no logging). Best of `repeats` each.
+    """
+    import copy
+
+    from labcore.bench import bare_fit  # imported here: labcore.bench imports this module to register us
+
+    names = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
+    result: dict = {"benchmark": "race", "contenders": len(names), "data": "digits", "epochs": epochs,
+                    "batch_size": TrainConfig().batch_size, "repeats": repeats, "threads": torch.get_num_threads()}
+    for model in ("cnn", "mlp"):
+        cfg = RaceConfig(model=default_config(model), train=TrainConfig(epochs=epochs),
+                         contenders=tuple(Contender(optimizer_defaults(n)) for n in names))
+        data = load_dataset(cfg.data)
+        initial = build_model(cfg.model, data, seed=cfg.train.seed)
+        times: dict[str, list[float]] = {"race": [], "sequential": [], "sequential_bare": []}
+        for _ in range(repeats):  # alternate, so a busy moment on the machine hurts all three alike
+            t0 = time.perf_counter()
+            Race(cfg, data).fit()
+            times["race"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for i in range(len(names)):
+                Trainer(cfg.solo(i), data).fit()
+            times["sequential"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for i in range(len(names)):
+                net = copy.deepcopy(initial)
+                bare_fit(net, build_optimizer(net.parameters(), cfg.contenders[i].optim), data, epochs,
+                         cfg.train.batch_size, cfg.train.seed)
+            times["sequential_bare"].append(time.perf_counter() - t0)
+        best = {k: min(v) for k, v in times.items()}
+        numbers = {"ratio": best["sequential"] / best["race"],
+                   "ratio_vs_bare": best["sequential_bare"] / best["race"], "seconds": best}
+        if model == "cnn":
+            result |= {"model": model, **numbers}
+        else:
+            result[model] = numbers
+    return result

@@ -1,0 +1,134 @@
+"""AppTest for the optimizer race page: renders, mirrors its setup into the URL, restores it from a link,
+runs a preset to the leaderboard, edits contenders, stops. (AppTest has no browser: tests poll `at.run()`.)"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from labcore.train.race_setup import from_query, preset, to_query
+
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+PAGE = "views/race.py"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    st.cache_resource.clear()  # process-global: jobs must not leak from one test into the next
+    yield
+    from app.state import registry
+
+    registry().stop_all(wait=2)
+    st.cache_resource.clear()
+
+
+def _page(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _poll(at: AppTest, until, timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if until(at):
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+def _job(at: AppTest):
+    from app.state import registry
+
+    return registry().get(at.session_state["race_job_id"])
+
+
+def test_the_page_renders_a_preset_and_puts_it_in_the_url():
+    at = _page()
+    assert at.title[0].value == "Optimizer race"
+    assert at.button(key="race.btn_start") is not None
+    assert any("same initial weights" in i.value for i in at.info)  # the page says the race is fair
+    assert len(at.get("plotly_chart")) == 1
+    assert from_query(dict(at.query_params)) == preset("optimizers")
+
+
+def test_a_preset_runs_to_the_leaderboard():
+    at = _page()
+    at.selectbox(key="race.preset").set_value("lion_vs_adamw").run()
+    at.slider(key="race.epochs").set_value(3).run()
+    assert [at.selectbox(key=f"race.c{cid}.name").value for cid in at.session_state["race.ids"]] == ["lion", "adamw"]
+    at.button(key="race.btn_start").click().run()
+    assert not at.exception, at.exception
+    _poll(at, lambda a: _job(a).done)
+    at.run()
+    assert not at.exception, at.exception
+    assert _job(at).status == "finished"
+    (board,) = at.dataframe
+    assert len(board.value) == 2
+    assert set(board.value["Contender"]) == {"Lion · lr 0.0003 · wd 0.03", "AdamW · lr 0.001"}
+    assert any(s.value == "Leaderboard" for s in at.subheader)
+
+
+def test_a_link_restores_its_setup():
+    cfg = preset("batch_sizes")
+    at = _page(**to_query(cfg))
+    assert from_query(dict(at.query_params)) == cfg
+    ids = at.session_state["race.ids"]
+    assert [at.selectbox(key=f"race.c{cid}.batch").value for cid in ids] == [16, 64, 256]
+    assert any("own group" in i.value for i in at.info)  # the page explains how batch sizes race
+
+
+def test_a_broken_link_gives_a_warning_not_a_traceback():
+    at = _page(c1="adam", c2="warp-drive")
+    assert any("does not describe a race" in w.value for w in at.warning)
+    assert from_query(dict(at.query_params)) == preset("optimizers")
+
+
+def test_contenders_can_be_added_changed_and_removed():
+    at = _page()
+    at.button(key="race.btn_add").click().run()
+    ids = at.session_state["race.ids"]
+    assert len(ids) == 4
+    new = ids[-1]
+    at.selectbox(key=f"race.c{new}.name").set_value("lion").run()
+    assert at.select_slider(key=f"race.c{new}.lr").value == pytest.approx(1e-4)  # Lion's own usual lr
+    assert dict(at.query_params)["c4"] == "lion"
+    at.button(key=f"race.remove.{ids[0]}").click().run()
+    assert not at.exception, at.exception
+    assert len(at.session_state["race.ids"]) == 3
+    assert dict(at.query_params)["c1"] == "sgd"
+
+
+def test_a_running_race_can_be_paused_and_stopped():
+    at = _page()
+    at.slider(key="race.epochs").set_value(50).run()
+    at.selectbox(key="race.model").set_value("mlp").run()
+    at.button(key="race.btn_start").click().run()
+    _poll(at, lambda a: any(s.steps for s in _job(a).standings()))
+    assert at.selectbox(key=f"race.c{at.session_state['race.ids'][0]}.name").disabled  # locked while racing
+    at.button(key="race.btn_pause").click().run()
+    assert _job(at).status == "paused"
+    at.button(key="race.btn_resume").click().run()
+    at.button(key="race.btn_stop").click().run()
+    assert _job(at).join(1.0), "the race thread did not end within 1 s of Stop"
+    at.run()
+    assert not at.exception, at.exception
+    assert _job(at).status == "stopped"
+    assert any("Stopped" in i.value for i in at.info)
+
+
+def test_a_link_may_carry_values_beyond_the_sliders():
+    query = {"train.epochs": "200", "train.batch_size": "100", "target": "0.3", "c1": "momentum",
+             "c1.lr": "0.0003", "c1.momentum": "0.995", "c1.batch": "48", "c2": "adam", "c2.beta2": "0.8"}
+    at = _page(**query)
+    assert at.slider(key="race.epochs").value == 200
+    assert dict(at.query_params) == {"data": "digits", "model": "cnn", **query}

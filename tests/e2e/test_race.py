@@ -1,0 +1,82 @@
+"""Real browser: the race page opens from a link, a race streams overlaid curves, a diverging contender
+is flagged while the others go on, Stop leads to the leaderboard, and no exception box ever shows."""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import shot, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+# MLP on digits, long enough to still be running when we look twice; contender 3 is bound to blow up.
+LINK = urlencode({"data": "digits", "model": "mlp", "train.epochs": "200", "c1": "adam", "c2": "momentum",
+                  "c3": "sgd", "c3.lr": "100.0"})
+
+
+def _no_exception(page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def _curve_points(page) -> int:
+    # Plotly keeps each trace's data on the chart's DOM node; numpy columns arrive base64-encoded, and
+    # plotly.js leaves the decoded array next to them in `_inputArray`.
+    return page.evaluate(
+        """() => { const el = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+                   if (!el || !el.data) return 0;
+                   return el.data.reduce((n, t) => n + (t.x ? (t.x._inputArray || t.x).length : 0), 0); }"""
+    )
+
+
+def _wait_for_points(page, more_than: int, timeout: float = 30.0) -> int:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        n = _curve_points(page)
+        if n > more_than:
+            return n
+        time.sleep(0.2)
+    raise AssertionError(f"the chart stayed at {more_than} points")
+
+
+def test_race_streams_overlaid_curves_then_stops_to_a_leaderboard(page, server):
+    url, _ = server
+    page.goto(f"{url}/race?{LINK}")
+    wait_for_app(page)
+    _no_exception(page)
+    expect(page.get_by_text("same initial weights", exact=False)).to_be_visible()
+    shot(page, "race-setup")
+    before = _curve_points(page)
+    page.get_by_role("button", name="Start race").click()
+    expect(page.get_by_text(re.compile(r"Training · epoch"))).to_be_visible(timeout=15_000)
+    first = _wait_for_points(page, before)
+    second = _wait_for_points(page, first)  # the overlaid curves keep growing
+    assert second > first
+    expect(page.get_by_text(re.compile(r"diverged at step \d+"))).to_be_visible(timeout=30_000)
+    third = _wait_for_points(page, second)  # ...and go on after one contender left the race
+    assert third > second
+    _no_exception(page)
+    shot(page, "race-running")
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text(re.compile(r"^Stopped\. "))).to_be_visible(timeout=10_000)
+    wait_for_app(page)
+    expect(page.get_by_text("Leaderboard", exact=True)).to_be_visible()
+    _no_exception(page)
+    shot(page, "race-stopped")
+
+
+def test_a_link_brings_its_setup_back(page, server):
+    url, _ = server
+    page.goto(f"{url}/race?{urlencode({'c1': 'lion', 'c2': 'adamw', 'c2.weight_decay': '0.05'})}")
+    wait_for_app(page)
+    _no_exception(page)
+    expect(page.get_by_text("Contender 2")).to_be_visible()
+    expect(page.locator("[role=combobox][aria-label='Optimizer']")).to_have_count(2)
+    chosen = page.locator("[role=combobox][aria-label='Optimizer']").evaluate_all(
+        "els => els.map(e => e.value || e.textContent)")
+    assert chosen == ["Lion", "AdamW"]
+    assert "c1=lion" in page.url and "c2.weight_decay=0.05" in page.url

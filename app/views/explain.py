@@ -7,6 +7,7 @@ Everything is computed by labcore.explain; this page picks the model and image, 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 
 import numpy as np
@@ -14,6 +15,7 @@ import streamlit as st
 import torch
 
 from app.state import lang, lease, registry, tr
+from app.tasks import background
 from labcore import explain as ex
 from labcore.config import RunConfig
 from labcore.data import load_dataset
@@ -80,10 +82,14 @@ def _attributions(model_key: str, image_key: str, target: int, _model, _image) -
     return ex.explain_all(_model, _image, target)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _localisation(model_key: str, _model, _data) -> tuple[ex.LocalisationResult, ex.LocalisationResult]:
-    x, y, masks = float_test_images(_data), _data.y_test, _data.extras["masks_test"]
-    return ex.localisation(_model, x, y, masks), ex.localisation(ex.randomised_copy(_model), x, y, masks)
+def _localisation(model, data, progress=None) -> tuple[ex.LocalisationResult, ex.LocalisationResult]:
+    """Trained vs re-randomised weights over the whole test set (runs as a background task)."""
+    x, y, masks = float_test_images(data), data.y_test, data.extras["masks_test"]
+    half = (lambda f: progress(f / 2)) if progress else None
+    trained = ex.localisation(model, x, y, masks, progress=half)
+    rnd = ex.localisation(ex.randomised_copy(model), x, y, masks,
+                          progress=(lambda f: progress(0.5 + f / 2)) if progress else None)
+    return trained, rnd
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -99,20 +105,9 @@ def _attack(model_key: str, image_key: str, method: str, eps: float, target: int
     return ex.attack(_model, _image, method, eps, target=target, steps=steps)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _ideal(model_key: str, target: int, steps: int, lr: float, tv: float, l2: float, jitter: int, _model, _shape):
-    return ex.ideal_image(_model, target, _shape, steps=steps, lr=lr, tv_weight=tv, l2_weight=l2, jitter=jitter)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _image_shap(model_key: str, image_key: str, _model, _image, _background) -> np.ndarray:
-    return ex.image_shap(_model, _image, _background)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
 def _tabular_shap(name: str) -> ex.TabularShap:
     model, data = _tabular_model(name)
-    return ex.tabular_shap(model, data)
+    return ex.tabular_shap(copy.deepcopy(model), data)
 
 
 # -- page frame: model and image pickers -----------------------------------------------------------------------
@@ -190,13 +185,15 @@ with tabs[0]:
 
 # -- localisation (shapes only: their masks say where the object is) ----------------------------------------------
 with tabs[1]:
+    scores = None
     if "masks_test" not in data.extras:
         st.info(tr("explain.localisation_needs_masks"))
     elif ex.last_conv_layer(model) is None:
         st.info(tr("explain.no_conv"))
     else:
-        with st.spinner(tr("explain.measuring")):
-            trained, rnd = _localisation(model_key, model, data)
+        scores = background(("localisation", model_key), tr("explain.measuring"), _localisation, data, model=model)
+    if scores is not None:
+        trained, rnd = scores
         c = st.columns(4)
         c[0].metric(tr("explain.mass_inside"), f"{trained.mass_inside:.0%}",
                     delta=tr("explain.vs_random", d=100 * (trained.mass_inside - rnd.mass_inside)))
@@ -264,8 +261,8 @@ with tabs[3]:
                   overlay(result.adversarial.numpy(), cam_after).transpose(2, 0, 1)]
         titles += [tr("explain.cam_before", name=names[predicted]), tr("explain.cam_after", name=names[winner])]
     left, right = st.columns([3, 2])
-    left.plotly_chart(image_grid_figure(np.stack(tiles), titles=titles, cols=5, lang=lang(),
-                                        height=grid_height(len(tiles), 5, 160)), key="ex_adv")
+    left.plotly_chart(image_grid_figure(np.stack(tiles), titles=titles, cols=3, lang=lang(),
+                                        height=grid_height(len(tiles), 3, 190)), key="ex_adv")
     right.plotly_chart(probability_bars_figure(result.probs_before, names, after=result.probs_after, lang=lang()),
                        key="ex_adv_probs")
 
@@ -284,8 +281,10 @@ with tabs[4]:
     if st.button(tr("explain.generate"), key="ex_ideal_go", icon=":material/auto_awesome:"):
         st.session_state["ex_ideal_args"] = args
     if st.session_state.get("ex_ideal_args") == args:
-        with st.spinner(tr("explain.generating")):
-            res = _ideal(*args, model, tuple(data.input_shape))
+        res = background(("ideal", *args), tr("explain.generating"), ex.ideal_image, int(cls),
+                         tuple(data.input_shape), steps=int(n_steps), lr=float(ideal_lr), tv_weight=float(tv),
+                         l2_weight=float(l2), jitter=int(jitter), model=model)
+    if st.session_state.get("ex_ideal_args") == args and res is not None:
         left, right = st.columns([3, 2])
         snap_titles = [tr("explain.after_steps", n=s) for s in res.snapshot_steps]
         left.plotly_chart(image_grid_figure(res.snapshots, titles=snap_titles, cols=3, lang=lang(),
@@ -300,10 +299,11 @@ with tabs[5]:
     if st.button(tr("explain.shap_image_go"), key="ex_shap_img_go", icon=":material/grid_on:"):
         st.session_state["ex_shap_img"] = (model_key, image_key)
     if st.session_state.get("ex_shap_img") == (model_key, image_key):
-        with st.spinner(tr("explain.computing")):
-            background = data.x_train[torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(0))[:32]]
-            background = background.float() / 255 if data.x_train.dtype == torch.uint8 else background.float()
-            maps = _image_shap(model_key, image_key, model, image, background)
+        rows = data.x_train[torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(0))[:32]]
+        rows = rows.float() / 255 if data.x_train.dtype == torch.uint8 else rows.float()
+        maps = background(("shap", model_key, image_key), tr("explain.computing"), ex.image_shap,
+                          image, rows, model=model)
+    if st.session_state.get("ex_shap_img") == (model_key, image_key) and maps is not None:
         titles = [tr("explain.original")] + [tr("explain.shap_class", name=n, p=float(p)) for n, p in zip(names, probs)]
         st.plotly_chart(overlay_grid_figure(image.numpy(), list(maps), titles, signed=True, cols=min(11, len(names) + 1),
                                             lang=lang()), key="ex_shap_img_fig")
@@ -314,8 +314,8 @@ with tabs[5]:
     if c[1].button(tr("explain.shap_tabular_go"), key="ex_shap_tab_go", icon=":material/table_chart:"):
         st.session_state["ex_shap_tab"] = dataset
     if st.session_state.get("ex_shap_tab") == dataset:
-        with st.spinner(tr("explain.computing")):
-            sv = _tabular_shap(dataset)
+        sv = background(("shap_tabular", dataset), tr("explain.computing"), _tabular_shap, dataset)
+    if st.session_state.get("ex_shap_tab") == dataset and sv is not None:
         k = c[2].selectbox(tr("explain.shap_output"), range(len(sv.class_names)), key="ex_shap_class",
                            format_func=lambda i: tr("explain.logit_of", name=sv.class_names[i]))
         left, right = st.columns(2)

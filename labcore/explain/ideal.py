@@ -7,6 +7,7 @@ an L2 pull towards grey, and jitter (a random shift each step, so the pattern mu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +31,9 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 
 def ideal_image(model: nn.Module, target: int, shape: tuple[int, ...], *, steps: int = 150, lr: float = 0.05,
                 tv_weight: float = 0.5, l2_weight: float = 0.01, jitter: int = 2, seed: int = 0,
-                n_snapshots: int = 6) -> IdealResult:
-    """Gradient ascent on the input for class `target`'s logit, with the regularisers above."""
+                n_snapshots: int = 6, progress: Callable[[float], None] | None = None) -> IdealResult:
+    """Gradient ascent on the input for class `target`'s logit, with the regularisers above.
+    `progress(fraction)` is called after every step (a background task shows it as a bar)."""
     model.eval()
     device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
@@ -55,4 +57,6 @@ def ideal_image(model: nn.Module, target: int, shape: tuple[int, ...], *, steps:
         if step in keep:
             snapshots.append(x.detach()[0].cpu().numpy().copy())
             taken.append(step + 1)
+        if progress is not None:
+            progress((step + 1) / steps)
     return IdealResult(x.detach()[0].cpu().numpy(), np.stack(snapshots), taken, np.array(probability), int(target))

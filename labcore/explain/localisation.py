@@ -12,6 +12,7 @@ with random weights explains the image, not the model. `randomised_copy` gives t
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +31,10 @@ class LocalisationResult:
 
 
 def localisation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, masks: np.ndarray | torch.Tensor,
-                 batch: int = 100, limit: int | None = None) -> LocalisationResult:
-    """Grad-CAM localisation scores of `model` on images `x` (N, C, H, W) with boolean masks (N, H, W)."""
+                 batch: int = 100, limit: int | None = None,
+                 progress: Callable[[float], None] | None = None) -> LocalisationResult:
+    """Grad-CAM localisation scores of `model` on images `x` (N, C, H, W) with boolean masks (N, H, W);
+    `progress(fraction)` after every batch."""
     model.eval()
     masks = torch.as_tensor(np.asarray(masks)).bool()
     n = len(y) if limit is None else min(limit, len(y))
@@ -47,6 +50,8 @@ def localisation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, masks: np.n
         mass.append(torch.where(total > 0, inside / total.clamp_min(1e-12), torch.zeros_like(total)))
         peak = cam.flatten(1).argmax(1)
         hits.append(m.flatten(1).gather(1, peak[:, None])[:, 0] & (total > 0))
+        if progress is not None:
+            progress(min(i + batch, n) / n)
     return LocalisationResult(
         mass_inside=float(torch.cat(mass).mean()),
         pointing=float(torch.cat(hits).float().mean()),

@@ -31,6 +31,8 @@ pages = {
         st.Page(VIEWS / "playground.py", title=tr("nav.playground"), icon=":material/landscape:", url_path="playground"),
         st.Page(VIEWS / "explain.py", title=tr("nav.explain"), icon=":material/visibility:", url_path="explain"),
         st.Page(VIEWS / "race.py", title=tr("nav.race"), icon=":material/sports_score:", url_path="race"),
+        st.Page(VIEWS / "transfer.py", title=tr("transfer.nav"), icon=":material/move_up:", url_path="transfer"),
+        st.Page(VIEWS / "try_it.py", title=tr("try_it.nav"), icon=":material/touch_app:", url_path="try-it"),
     ],
 }
 nav = st.navigation(pages)

@@ -1,0 +1,87 @@
+"""Try it: classify your own picture (upload, camera or a drawing saved as PNG) with any model this tab trained,
+on the Train page or the Transfer page, and download that model."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from app.state import lang, lease, registry, tr
+from labcore.explain.features import image_from_bytes, predict_proba
+from labcore.i18n import LabError
+from labcore.transfer.export import FORMATS, SUFFIX, export
+from labcore.viz import image_grid_figure
+from labcore.viz.explain import probability_bars_figure
+
+ss = st.session_state
+
+
+def _session_models() -> dict[str, str]:
+    """This tab's finished image classifiers, newest first: {job id: label}."""
+    jobs = [j for j in registry().jobs(owner=lease().owner)
+            if getattr(j, "outcome", None) is not None and hasattr(j.outcome, "test_accuracy")
+            and j.trainer is not None and j.trainer.data.info.kind == "image"]
+    jobs.sort(key=lambda j: -j.created)
+    return {j.id: tr("try_it.job_label", model=tr("try_it.kind_transfer") if hasattr(j, "best") else j.config.model.name,
+                     detail=j.config.model.name, data=j.config.data.name, acc=j.outcome.test_accuracy) for j in jobs}
+
+
+torch.set_num_threads(1)
+st.title(tr("try_it.title"))
+st.caption(tr("try_it.intro"))
+models = _session_models()
+if not models:
+    st.info(tr("try_it.no_models"), icon=":material/info:")
+    c = st.columns(3)
+    c[0].page_link("views/train.py", label=tr("try_it.go_train"), icon=":material/monitoring:")
+    c[1].page_link("views/transfer.py", label=tr("try_it.go_transfer"), icon=":material/move_up:")
+    st.stop()
+
+job_id = st.selectbox(tr("try_it.model"), list(models), format_func=models.get, key="try.model")
+job = registry().get(job_id)
+model, data = job.trainer.model, job.trainer.data
+names = data.class_names
+st.caption(tr("try_it.model_note", classes=", ".join(names[:20]), shape="×".join(map(str, data.input_shape))))
+
+source = st.segmented_control(tr("try_it.source"), ["upload", "camera", "drawing"], default="upload",
+                              key="try.source", format_func=lambda s: tr(f"try_it.source_{s}")) or "upload"
+left, right = st.columns([2, 3])
+raw = None
+with left:
+    if source == "upload":
+        f = st.file_uploader(tr("try_it.upload"), type=["png", "jpg", "jpeg"], key="try.upload")
+        raw = f.getvalue() if f is not None else None
+    elif source == "camera":
+        f = st.camera_input(tr("try_it.camera"), key="try.camera")
+        raw = f.getvalue() if f is not None else None
+    else:
+        st.markdown(tr("try_it.drawing_help"))
+        f = st.file_uploader(tr("try_it.drawing"), type=["png"], key="try.drawing")
+        raw = f.getvalue() if f is not None else None
+
+if raw is None:
+    right.info(tr("try_it.waiting"), icon=":material/image:")
+else:
+    try:
+        image = image_from_bytes(raw, tuple(data.input_shape))
+        probs = predict_proba(model, image.unsqueeze(0))[0]
+        top = int(probs.argmax())
+        with left:
+            st.plotly_chart(image_grid_figure(image.unsqueeze(0).numpy(), titles=[tr("try_it.as_seen")], cols=1,
+                                              lang=lang(), height=220), key="try.seen")
+        with right:
+            st.metric(tr("try_it.prediction"), names[top], tr("try_it.confidence", p=float(probs[top])),
+                      delta_color="off")
+            st.plotly_chart(probability_bars_figure(probs, names, highlight=top, lang=lang()), key="try.probs")
+    except LabError:
+        right.warning(tr("try_it.bad_image"), icon=":material/broken_image:")
+
+st.subheader(tr("try_it.export_title"))
+st.caption(tr("try_it.export_help"))
+cols = st.columns(len(FORMATS))
+for col, fmt in zip(cols, FORMATS, strict=True):
+    def build(fmt: str = fmt) -> bytes:  # built only when clicked
+        return export(model, fmt, tuple(data.input_shape))
+
+    col.download_button(tr(f"transfer.export_{fmt}"), build, file_name=f"model-{job.id}.{SUFFIX[fmt]}",
+                        key=f"try.dl.{fmt}", on_click="ignore", icon=":material/download:", width="stretch")

@@ -1,0 +1,365 @@
+"""Transfer learning as a race: feature extraction, fine-tuning and training from scratch learn the same target
+data from the same batches, in one background thread, each with its own `MetricLog`.
+
+`TransferConfig` is the setup; `TransferRace` runs it (usable from a script or a test); `TransferJob` runs a
+race under the job registry with pause/resume/stop, and afterwards exposes the best strategy's model the way a
+`TrainingJob` does (`.trainer.model`, `.trainer.data`, `.outcome`), so Explain and Try it can use it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from labcore.config import DataConfig, ModelConfig, TrainConfig
+from labcore.data import DataBundle
+from labcore.i18n import LabError
+from labcore.metrics import classification_report
+from labcore.train.job import Outcome, TrainingJob
+from labcore.train.log import MetricLog
+from labcore.train.trainer import _SEED_LOCK, pick_device
+from labcore.transfer.backbones import TransferNet, build_transfer_net
+from labcore.transfer.strategies import (
+    STRATEGIES,
+    count_parameters,
+    gradual_blocks,
+    param_groups,
+    train_mode,
+    unfreeze_all,
+    unfreeze_last,
+)
+from labcore.transfer.targets import load_target
+from labcore.transfer.weights import pretrained_net
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    target: str = "digits_5_9"
+    labels_per_class: int = 5  # training images kept per class; 0: all
+    backbone: str = "lab_digits"
+    strategies: tuple[str, ...] = STRATEGIES
+    image_size: int = 0  # pixels the wrapper resizes to; 0: the backbone's default
+    unfreeze: int = 2  # fine-tuning: how many of the last backbone blocks learn
+    gradual: bool = False  # fine-tuning: head only first, then one more block per epoch
+    lr: float = 1e-2  # the head's (and from-scratch's) learning rate
+    backbone_lr_factor: float = 0.1  # fine-tuned blocks learn at lr * this
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30, batch_size=16))
+
+    # Pages that list training runs read `config.model.name` and `config.data.name`.
+    @property
+    def model(self) -> ModelConfig:
+        return ModelConfig(name=self.backbone)
+
+    @property
+    def data(self) -> DataConfig:
+        return DataConfig(name=self.target)
+
+    def validate(self) -> None:
+        if not self.strategies or any(s not in STRATEGIES for s in self.strategies):
+            raise LabError("transfer.no_strategy")
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    strategy: str
+    status: str  # finished, stopped, diverged
+    test_accuracy: float
+    val_accuracy: float
+    best_epoch: int
+    seconds: float  # training time of this strategy alone (its share of the race)
+    trainable: int
+    total: int
+
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    return x.float().div_(255) if x.dtype == torch.uint8 else x.float()
+
+
+@torch.no_grad()
+def batched(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, device: torch.device,
+            batch: int = 256) -> torch.Tensor:
+    """`fn` over `x` in chunks (images kept as bytes are scaled chunk by chunk)."""
+    out = [fn(as_float(x[i : i + batch]).to(device)) for i in range(0, len(x), batch)]
+    return torch.cat(out) if out else torch.empty(0)
+
+
+class Lane:
+    """One strategy's network, optimizer, log and clock."""
+
+    def __init__(self, strategy: str, net: TransferNet, cfg: TransferConfig):
+        self.strategy, self.net, self.cfg = strategy, net, cfg
+        if strategy == "features":
+            unfreeze_last(net, 0)
+        elif strategy == "finetune":
+            unfreeze_last(net, 0 if cfg.gradual else cfg.unfreeze)
+        else:
+            unfreeze_all(net)
+        factor = 1.0 if strategy == "scratch" else cfg.backbone_lr_factor
+        groups = param_groups(net, cfg.lr, factor)
+        if strategy == "features":
+            groups = groups[:1]  # the frozen backbone is not the optimizer's business
+        self.optimizer = torch.optim.Adam(groups)
+        self.log = MetricLog()
+        self.cached: tuple[torch.Tensor, ...] | None = None  # feature extraction: backbone outputs per split
+        self.status, self.seconds, self.step = "running", 0.0, 0
+        self.best_state: dict | None = None
+        self.best_key, self.best_epoch = (-1.0, math.inf), 0
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def start_epoch(self, epoch: int) -> None:
+        if self.strategy == "finetune" and self.cfg.gradual:
+            unfreeze_last(self.net, gradual_blocks(epoch, self.cfg.unfreeze))
+        train_mode(self.net)
+        if self.strategy == "features":
+            self.net.eval()  # the head has no batch norm or dropout; the backbone stays as pretrained
+
+    def logits(self, x: torch.Tensor | None, idx: torch.Tensor, split: int) -> torch.Tensor:
+        if self.cached is not None:
+            return self.net.head(self.cached[split][idx])
+        return self.net(x)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self.logits(x, idx, 0), y)
+        loss.backward()
+        self.optimizer.step()
+        self.step += 1
+        return loss.item()
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor, split: int, device: torch.device) -> tuple[float, float]:
+        self.net.eval()
+        if self.cached is not None:
+            logits = self.net.head(self.cached[split])
+        else:
+            logits = batched(self.net, x, device)
+        y = y.to(logits.device)
+        return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
+
+    def remember_best(self, epoch: int, val_loss: float, val_acc: float) -> None:
+        key = (val_acc, -val_loss)  # most correct first; the surer one on a tie
+        if key > self.best_key:
+            self.best_key, self.best_epoch = key, epoch
+            self.best_state = copy.deepcopy(self.net.state_dict())
+
+    def restore_best(self) -> None:
+        if self.best_state is not None:
+            self.net.load_state_dict(self.best_state)
+
+
+class TransferRace:
+    """The strategies of `cfg` on `data`, batch for batch. `control()` is asked between batches: True stops."""
+
+    def __init__(self, cfg: TransferConfig, data: DataBundle, *, user_state: dict | None = None,
+                 control: Callable[[], bool] | None = None):
+        cfg.validate()
+        self.cfg, self.data, self.control = cfg, data, control or (lambda: False)
+        self.device = pick_device(cfg.train.device)
+        shape = dict(in_channels=data.input_shape[0], num_classes=data.num_classes, size=cfg.image_size)
+        seed = cfg.train.seed
+        with _SEED_LOCK:  # the same new head for every strategy; scratch's backbone from the same seed
+            self.pretrained = pretrained_net(cfg.backbone, seed=seed, user_state=user_state, **shape).eval()
+            scratch = build_transfer_net(cfg.backbone, seed=seed, **shape) if "scratch" in cfg.strategies else None
+        unfreeze_all(self.pretrained)
+        self.lanes: dict[str, Lane] = {}
+        for s in cfg.strategies:
+            net = scratch if s == "scratch" else copy.deepcopy(self.pretrained)
+            self.lanes[s] = Lane(s, net.to(self.device), cfg)
+        self.should_stop = False
+        self.epoch, self.fraction = 0, 0.0
+
+    def _cache_features(self, lane: Lane) -> None:
+        t0 = time.perf_counter()
+        d = self.data
+        lane.net.eval()
+        lane.cached = tuple(batched(lane.net.features, x, self.device) for x in (d.x_train, d.x_val, d.x_test))
+        lane.seconds += time.perf_counter() - t0
+
+    def fit(self) -> None:
+        cfg, d, device = self.cfg, self.data, self.device
+        if "features" in self.lanes:
+            self._cache_features(self.lanes["features"])
+        y_train = d.y_train.to(device)
+        n, epochs = len(y_train), cfg.train.epochs
+        batch = max(1, min(cfg.train.batch_size, n))
+        gen = torch.Generator().manual_seed(cfg.train.seed)
+        start = time.perf_counter()
+        for self.epoch in range(1, epochs + 1):
+            live = [lane for lane in self.lanes.values() if lane.running]
+            if not live:
+                break
+            for lane in live:
+                lane.start_epoch(self.epoch)
+            order = torch.randperm(n, generator=gen)
+            sums = {lane.strategy: [0.0, 0] for lane in live}
+            for i in range(0, n, batch):
+                idx = order[i : i + batch]
+                if len(idx) < 2 and i:  # batch norm cannot train on a single image
+                    continue
+                x = as_float(d.x_train[idx]).to(device)
+                y = y_train[idx.to(device)]
+                for lane in live:  # the same images, in the same order, for every strategy
+                    if not lane.running:
+                        continue
+                    t0 = time.perf_counter()
+                    loss = lane.train_step(x, y, idx.to(device))
+                    lane.seconds += time.perf_counter() - t0
+                    if not math.isfinite(loss):
+                        lane.status = "diverged"
+                        continue
+                    sums[lane.strategy][0] += loss * len(idx)
+                    sums[lane.strategy][1] += len(idx)
+                    lane.log.add_steps([{"step": lane.step, "epoch": self.epoch - 1 + (i + len(idx)) / n,
+                                         "loss": loss, "time": time.perf_counter() - start}])
+                self.fraction = (self.epoch - 1 + (i + len(idx)) / n) / epochs
+                if self.control():
+                    self.should_stop = True
+                    break
+            for lane in live:
+                if not lane.running:
+                    continue
+                t0 = time.perf_counter()
+                val_loss, val_acc = lane.evaluate(d.x_val, d.y_val, 1, device)
+                lane.seconds += time.perf_counter() - t0
+                total, seen = sums[lane.strategy]
+                lane.log.add_epoch({"epoch": self.epoch, "step": lane.step, "loss": total / max(seen, 1),
+                                    "val_loss": val_loss, "val_acc": val_acc, "seconds": lane.seconds})
+                lane.remember_best(self.epoch, val_loss, val_acc)
+            if self.should_stop:
+                break
+        for lane in self.lanes.values():
+            lane.restore_best()
+            lane.net.eval()
+            if lane.running:
+                lane.status = "stopped" if self.should_stop else "finished"
+
+    def results(self) -> list[StrategyResult]:
+        out = []
+        for lane in self.lanes.values():
+            if lane.best_state is None:  # stopped or diverged before its first epoch ended
+                test_acc = val_acc = float("nan")
+            else:
+                _, test_acc = lane.evaluate(self.data.x_test, self.data.y_test, 2, self.device)
+                val_acc = lane.best_key[0]
+            trainable, total = count_parameters(lane.net)
+            out.append(StrategyResult(lane.strategy, lane.status, test_acc, val_acc, lane.best_epoch, lane.seconds,
+                                      trainable, total))
+        return out
+
+
+def best_result(results: list[StrategyResult]) -> StrategyResult | None:
+    """The winner by validation accuracy (the test set only reports, it never chooses)."""
+    scored = [r for r in results if not math.isnan(r.val_accuracy)]
+    return max(scored, key=lambda r: r.val_accuracy) if scored else None
+
+
+@dataclass
+class TrainedModel:
+    """What pages read from a finished job's `.trainer`: the network and its data (a `Trainer` look-alike)."""
+
+    model: TransferNet
+    data: DataBundle
+    strategy: str = ""
+    regression: bool = False
+
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor) -> np.ndarray:
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        return torch.softmax(batched(self.model, x, device), 1).cpu().numpy()
+
+
+class TransferJob(TrainingJob):
+    """A transfer race in the background. `data` (your own images) and `user_state` (an uploaded weights file)
+    come as keyword arguments: `registry.submit(cfg, owner, job_class=partial(TransferJob, data=...))`."""
+
+    def __init__(self, cfg: TransferConfig, owner: str | None = None, threads: int = 0, *,
+                 data: DataBundle | None = None, user_state: dict | None = None):
+        super().__init__(cfg, owner, threads)  # reads only cfg.train, which a TransferConfig has too
+        if not cfg.train.num_threads:  # leave a core to the server and the browser, as a race does
+            self.threads = max(1, min(self.threads, (os.cpu_count() or 1) - 1))
+        self._data, self._user_state = data, user_state
+        self.race: TransferRace | None = None
+        self.results: list[StrategyResult] = []
+        self.best: StrategyResult | None = None
+
+    def set_lr(self, lr: float) -> None:
+        raise NotImplementedError("each strategy keeps its configured learning rates")
+
+    def lanes(self) -> dict[str, tuple[list[dict], list[dict]]]:
+        """{strategy: (step rows, epoch rows)} so far."""
+        race = self.race
+        return {s: lane.log.snapshot() for s, lane in race.lanes.items()} if race else {}
+
+    def lane_status(self) -> dict[str, str]:
+        return {s: lane.status for s, lane in self.race.lanes.items()} if self.race else {}
+
+    def snapshot(self) -> tuple[list[dict], list[dict]]:
+        lanes = self.lanes()
+        key = self.best.strategy if self.best else next(iter(lanes), None)
+        return lanes[key] if key else ([], [])
+
+    def progress(self) -> dict[str, float]:
+        race = self.race
+        elapsed = (self._ended or time.perf_counter()) - self._started if self._started else 0.0
+        fraction = race.fraction if race else 0.0
+        eta = 0.0 if self.done else elapsed * (1 - fraction) / fraction if fraction > 0.02 else float("nan")
+        return {"fraction": fraction, "epoch": race.epoch if race else 0, "epochs": self.config.train.epochs,
+                "elapsed_s": elapsed, "eta_s": eta}
+
+    def _control(self) -> bool:
+        while not self._resume.is_set() and not self._stop.is_set():
+            self._resume.wait(0.05)
+        if self.config.train.step_delay:
+            time.sleep(self.config.train.step_delay)
+        return self._stop.is_set()
+
+    def _outcome(self, best_epoch: int) -> Outcome:
+        data = self.trainer.data
+        y_prob, y_true = self.trainer.predict_proba(data.x_test), data.y_test.numpy()
+        loss = float(-np.log(np.clip(y_prob[np.arange(len(y_true)), y_true], 1e-12, None)).mean())
+        report = classification_report(y_true, y_prob, data.class_names)
+        return Outcome(loss, report.accuracy, y_true, y_prob, report, best_epoch, False)
+
+    def _run(self) -> None:
+        cfg: TransferConfig = self.config
+        self._started = time.perf_counter()
+        try:
+            torch.set_num_threads(self.threads)  # per thread in torch's OpenMP build
+            data = self._data or load_target(cfg.target, cfg.labels_per_class, cfg.train.seed)
+            self.race = TransferRace(cfg, data, user_state=self._user_state, control=self._control)
+            self._set_status("running")
+            self.race.fit()
+            self.results = self.race.results()
+            self.best = best_result(self.results)
+            if self.best is None:
+                self._end("stopped" if self._stop.is_set() else "diverged", None if self._stop.is_set()
+                          else LabError("transfer.all_diverged"))
+                return
+            lane = self.race.lanes[self.best.strategy]
+            self.trainer = TrainedModel(lane.net, data, self.best.strategy)
+            self.outcome = self._outcome(self.best.best_epoch)
+            self._end("stopped" if self._stop.is_set() else "finished")
+        except LabError as e:
+            self._end("failed", e)
+        except Exception as e:  # the page shows a sentence, the server log keeps the traceback
+            log.error("transfer job %s failed:\n%s", self.id, traceback.format_exc())
+            self._end("failed", LabError("train.failed", error=f"{type(e).__name__}: {e}"))
+        finally:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()

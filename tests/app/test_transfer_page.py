@@ -1,0 +1,129 @@
+"""AppTest for the Transfer and Try it pages: the offline default races to a results table, a zip of your own
+images is read (and a hostile one refused) without a traceback, and the trained model shows up in Try it."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    st.cache_resource.clear()
+    yield
+    from app.state import registry
+
+    registry().stop_all(wait=2)
+    st.cache_resource.clear()
+
+
+def _page(path: str = "views/transfer.py") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _job(at: AppTest):
+    from app.state import registry
+
+    return registry().get(at.session_state["tl_job_id"])
+
+
+def _poll(at: AppTest, until, timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if until(at):
+            return
+        time.sleep(0.3)
+    raise AssertionError("condition not reached in time")
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _png(color) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (24, 24), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_the_offline_default_races_to_a_results_table_and_feeds_try_it():
+    at = _page()
+    assert at.title[0].value == "Transfer learning"
+    assert at.selectbox(key="tl.backbone").value == "lab_digits"
+    assert at.selectbox(key="tl.target").value == "digits_5_9"
+    at.slider(key="tl.epochs").set_value(4).run()
+    at.button(key="tl.btn_start").click().run()
+    assert not at.exception, at.exception
+    _poll(at, lambda a: _job(a).done)
+    at.run()
+    assert _job(at).status == "finished", _job(at).error
+    (table,) = at.dataframe
+    assert len(table.value) == 3 and set(table.value["Strategy"].str.rstrip(" ★")) == {
+        "Feature extraction", "Fine-tuning", "From scratch"}
+    assert any("Best on validation" in m.value for m in at.markdown)
+    at.button(key="tl.embed_go").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["tl.embed"][1] == "pca"
+
+    at.switch_page("views/try_it.py").run()
+    assert not at.exception, at.exception
+    assert "Transfer" in at.selectbox(key="try.model").options[0]
+
+
+def test_a_zip_of_your_images_is_read_and_a_hostile_one_refused():
+    at = _page()
+    at.selectbox(key="tl.target").set_value("upload").run()
+    assert any(s.value == "Your own images" for s in at.subheader)
+    files = {f"mine/red/{i}.png": _png((220, 30, 30)) for i in range(5)}
+    files |= {f"mine/blue/{i}.png": _png((30, 30, 220)) for i in range(5)} | {"mine/notes.txt": b"hi"}
+    at.file_uploader(key="tl.zip").upload("mine.zip", _zip(files), "application/zip").run()
+    assert not at.exception, at.exception
+    assert any("10 images in 2 classes" in s.value for s in at.success)
+    assert at.session_state["tl.upload_bundle"].class_names == ["blue", "red"]
+    at.slider(key="tl.epochs").set_value(2).run()
+    at.button(key="tl.btn_start").click().run()
+    _poll(at, lambda a: _job(a).done)
+    at.run()
+    assert _job(at).status == "finished", _job(at).error
+    assert _job(at).trainer.data.class_names == ["blue", "red"]
+
+    hostile = _zip({"../../evil/x.png": _png((0, 0, 0)), "a/1.png": _png((1, 1, 1))})
+    at.file_uploader(key="tl.zip").set_value(("evil.zip", hostile, "application/zip")).run()
+    assert not at.exception, at.exception
+    assert any("refused" in e.value and "outside its own folder" in e.value for e in at.error)
+    assert "tl.upload_bundle" not in at.session_state
+
+
+def test_an_unusable_weights_file_gets_a_message_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    at = _page()
+    at.selectbox(key="tl.backbone").set_value("resnet18").run()
+    assert any("not on this computer yet" in w.value for w in at.warning)
+    at.file_uploader(key="tl.weights.resnet18").upload("w.pth", b"not a checkpoint").run()
+    assert not at.exception, at.exception
+    assert any("not a readable PyTorch state dict" in e.value for e in at.sidebar.error)
+
+
+def test_try_it_without_models_points_to_the_training_pages():
+    at = _page("views/try_it.py")
+    assert at.title[0].value == "Try it"
+    assert any("No trained image model" in i.value for i in at.info)

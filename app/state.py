@@ -8,8 +8,8 @@ import uuid
 
 import streamlit as st
 
-from labcore.data import DataBundle, load_dataset
 from labcore.config import DataConfig
+from labcore.data import DataBundle, load_dataset
 from labcore.i18n import DEFAULT_LANG, is_rtl, t
 from labcore.train.job import JobRegistry, TrainingJob
 

@@ -18,7 +18,7 @@ from app.state import data_preview, lang, tr
 from labcore.config import AugmentConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import DATASETS, dataset_info
 from labcore.i18n import LabError
-from labcore.models import ACTIVATIONS, INITS, MODELS, default_config, models_for
+from labcore.models import ACTIVATIONS, INITS, MODELS, SEQUENCE_KINDS, default_config, models_for
 from labcore.train.optimizers import OPTIMIZERS
 from labcore.train.schedules import SCHEDULES, schedule_curve
 from labcore.viz import lr_figure
@@ -73,7 +73,9 @@ def restore(cfg: RunConfig) -> None:
 def data_controls() -> DataConfig:
     st.sidebar.subheader(tr("ui.data"))
     base = DataConfig()
-    name = st.sidebar.selectbox(tr("ui.dataset"), DATASETS.names(), key=_default(key("data", "name"), base.name),
+    # Token sequences and time series have their own pages (Sequences, Attention) with their own panels.
+    names = [n for n in DATASETS.names() if dataset_info(n).kind not in SEQUENCE_KINDS]
+    name = st.sidebar.selectbox(tr("ui.dataset"), names, key=_default(key("data", "name"), base.name),
                                 format_func=lambda n: tr(f"datasets.{n}"))
     info = dataset_info(name)
     if info.online:

@@ -36,7 +36,8 @@ class _ProgressBar(Callback):
         self.stream.flush()
 
     def on_epoch_end(self, trainer: Trainer, logs: dict) -> None:
-        self.val = f" val_acc {logs['val_acc']:.3f} ({logs['samples_per_s']:.0f} samples/s)"
+        score = f"val_loss {logs['val_loss']:.4f}" if trainer.regression else f"val_acc {logs['val_acc']:.3f}"
+        self.val = f" {score} ({logs['samples_per_s']:.0f} samples/s)"
 
     def on_fit_end(self, trainer: Trainer, logs: dict) -> None:
         self.stream.write("\n")
@@ -79,14 +80,15 @@ def train(a: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     test_loss, test_acc = trainer.evaluate(data.x_test, data.y_test)
     last = trainer.log.epochs[-1] if trainer.log.epochs else {}
+    test_acc = None if trainer.regression else test_acc  # forecasts have a loss (MSE) but no accuracy: JSON null
     out = {"status": status, "test_accuracy": test_acc, "test_loss": test_loss, "epochs": epochs,
            "seconds": seconds, "val_accuracy": last.get("val_acc"), "best_epoch": trainer.best_epoch,
            "device": str(trainer.device), "config": cfg.to_dict()}
     if a.json:
         print(json.dumps(out))
     else:
-        print(f"{status}: test accuracy {test_acc:.4f} (loss {test_loss:.4f}) after {epochs} epochs "
-              f"in {seconds:.1f} s on {trainer.device}")
+        score = f"test MSE {test_loss:.4f}" if test_acc is None else f"test accuracy {test_acc:.4f} (loss {test_loss:.4f})"
+        print(f"{status}: {score} after {epochs} epochs in {seconds:.1f} s on {trainer.device}")
     return 0 if status == "finished" else 1
 
 

@@ -15,6 +15,8 @@ class DataConfig:
     n_samples: int = 0  # 0: the dataset's own default size
     noise: float = -1.0  # < 0: the dataset's own default noise (toys and shapes only)
     image_size: int = 32  # shapes only: 32 or 64
+    seq_len: int = 0  # sequences: time steps per example (forecasting: the input window); 0: the dataset's default
+    horizon: int = 1  # forecasting: how many steps ahead the model predicts
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class ModelConfig:
     dropout: float = 0.0
     kernel_size: int = 3
     pooling: str = "max"
+    bidirectional: bool = False  # recurrent models: read the sequence both ways
+    heads: int = 2  # transformers: attention heads per layer
+    patch_size: int = 0  # vision transformer: patch side in pixels; 0: a quarter of the image side
 
 
 @dataclass(frozen=True)

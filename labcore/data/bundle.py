@@ -21,11 +21,11 @@ class DatasetInfo:
     """What the registry knows before loading: shown in the picker, used for model compatibility."""
 
     name: str
-    kind: str  # "image", "tabular" or "points" (2-D toys)
+    kind: str  # "image", "tabular", "points" (2-D toys), "tokens" or "series" (channels-first sequences)
     input_shape: tuple[int, ...]
-    class_names: tuple[str, ...]
+    class_names: tuple[str, ...]  # for task "regression": the names of the outputs (e.g. t+1, t+2)
     online: bool = False  # needs a download the first time
-    task: str = "classification"
+    task: str = "classification"  # or "regression" (forecasting): MSE loss, no accuracy
 
 
 @dataclass

@@ -19,13 +19,15 @@ from labcore.models.cnn import cnn
 from labcore.models.layers import ACTIVATIONS, INITS, Standardize, init_weights
 from labcore.models.mlp import mlp
 from labcore.models.resnet import resnet
+from labcore.models.sequence import FromLastValue, conv1d, gru, lstm, rnn, transformer
+from labcore.models.vit import vit
 from labcore.registry import Registry
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     build: Callable[..., nn.Module]
-    kinds: tuple[str, ...]  # data kinds it accepts: "image", "tabular", "points"
+    kinds: tuple[str, ...]  # data kinds it accepts: "image", "tabular", "points", "tokens", "series"
     options: tuple[str, ...]  # ModelConfig fields it reads (the page shows only these)
     defaults: dict[str, object]  # sensible starting values for those fields
 
@@ -41,6 +43,24 @@ MODELS.register("cnn")(ModelSpec(
 ))
 MODELS.register("resnet")(ModelSpec(
     resnet, ("image",), ("depth", "width", "activation", "init", "dropout"), {"depth": 1, "width": 16},
+))
+SEQUENCE_KINDS = ("tokens", "series")
+for _cell, _build in (("rnn", rnn), ("gru", gru), ("lstm", lstm)):
+    MODELS.register(_cell)(ModelSpec(
+        _build, SEQUENCE_KINDS, ("depth", "width", "activation", "bidirectional", "dropout"),
+        {"depth": 1, "width": 32, "activation": "tanh"},
+    ))
+MODELS.register("conv1d")(ModelSpec(
+    conv1d, SEQUENCE_KINDS, ("depth", "width", "activation", "kernel_size", "dropout"),
+    {"depth": 2, "width": 16, "kernel_size": 5},
+))
+MODELS.register("transformer")(ModelSpec(
+    transformer, SEQUENCE_KINDS, ("depth", "width", "activation", "heads", "dropout"),
+    {"depth": 2, "width": 32, "activation": "gelu", "heads": 2},
+))
+MODELS.register("vit")(ModelSpec(
+    vit, ("image",), ("depth", "width", "activation", "heads", "patch_size", "dropout"),
+    {"depth": 2, "width": 32, "activation": "gelu", "heads": 2},
 ))
 
 
@@ -65,10 +85,13 @@ def build_model(cfg: ModelConfig, data: DataBundle, *, seed: int | None = None) 
     if seed is not None:
         torch.manual_seed(seed)
     kwargs = {"depth": cfg.depth, "width": cfg.width, "act": cfg.activation, "batch_norm": cfg.batch_norm,
-              "dropout": cfg.dropout, "kernel_size": cfg.kernel_size, "pooling": cfg.pooling}
+              "dropout": cfg.dropout, "kernel_size": cfg.kernel_size, "pooling": cfg.pooling,
+              "bidirectional": cfg.bidirectional, "heads": cfg.heads, "patch_size": cfg.patch_size}
     kwargs = {k: v for k, v in kwargs.items() if ("activation" if k == "act" else k) in spec.options}
     net = spec.build(input_shape=data.input_shape, num_classes=data.num_classes, **kwargs)
     init_weights(net, cfg.init, cfg.activation)
+    if data.info.kind == "series" and data.info.task == "regression":
+        net = FromLastValue(net)
     norm = Standardize(data.mean, data.std, dims=len(data.input_shape))
     return nn.Sequential(OrderedDict(normalize=norm, net=net))
 
@@ -105,5 +128,5 @@ def summarize(model: nn.Sequential, input_shape: tuple[int, ...]) -> list[dict[s
     return rows
 
 
-__all__ = ["MODELS", "ModelSpec", "ACTIVATIONS", "INITS", "build_model", "compatible", "models_for",
+__all__ = ["MODELS", "ModelSpec", "SEQUENCE_KINDS", "ACTIVATIONS", "INITS", "build_model", "compatible", "models_for",
            "count_parameters", "default_config", "summarize"]

@@ -41,6 +41,17 @@ class Outcome:
     stopped_early: bool
 
 
+@dataclass
+class RegressionOutcome:
+    """What a finished forecasting (regression) run leaves behind: its predictions for the test windows."""
+
+    test_loss: float  # mean squared error on the model's (standardised) scale
+    y_true: np.ndarray  # (N, horizon)
+    y_pred: np.ndarray
+    best_epoch: int
+    stopped_early: bool
+
+
 class _Control(Callback):
     """Between batches: honour stop, wait while paused, apply a new learning rate."""
 
@@ -201,8 +212,12 @@ class TrainingJob:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
 
-    def _evaluate(self, best_epoch: int, stopped_early: bool) -> Outcome:
+    def _evaluate(self, best_epoch: int, stopped_early: bool) -> Outcome | RegressionOutcome:
         tr, data = self.trainer, self.trainer.data
+        if tr.regression:
+            y_pred = tr.predict_logits(data.x_test).cpu().numpy()
+            loss = float(tr.evaluate(data.x_test, data.y_test)[0])
+            return RegressionOutcome(loss, data.y_test.numpy(), y_pred, best_epoch, stopped_early)
         y_prob = tr.predict_proba(data.x_test)
         y_true = data.y_test.numpy()
         loss = float(-np.log(np.clip(y_prob[np.arange(len(y_true)), y_true], 1e-12, None)).mean())

@@ -85,6 +85,8 @@ class Trainer:
         self.amp = cfg.train.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
         self.callbacks = list(callbacks)
+        # Forecasting datasets are regression: mean squared error, and no accuracy to report.
+        self.regression = data.info.task == "regression"
         for cb in self.callbacks:  # a misspelt hook would silently never run
             unknown = {m for m in dir(cb) if m.startswith("on_") and m not in HOOKS}
             if unknown:
@@ -107,13 +109,14 @@ class Trainer:
         logs: dict = {}
         self._call("on_fit_start", logs)
         n = len(self.train_y)
-        for self.epoch in range(1, self.cfg.train.epochs + 1):
+        for epoch in range(1, self.cfg.train.epochs + 1):
+            self.epoch = epoch
             self._call("on_epoch_start", {"epoch": self.epoch})
             self.model.train()
             t0 = time.perf_counter()
             order = torch.randperm(n, generator=self.generator).to(self.device)
             loss_sum = torch.zeros((), device=self.device)
-            correct = torch.zeros((), device=self.device, dtype=torch.long)
+            correct = torch.zeros((), device=self.device, dtype=torch.long)  # stays 0 for regression
             seen = 0
             for i in range(0, n, self.batch_size):
                 idx = order[i : i + self.batch_size]
@@ -123,7 +126,8 @@ class Trainer:
                 lr = self.optimizer.param_groups[0]["lr"]
                 loss, logits, grad_norm = self._train_step(x, y)
                 loss_sum += loss * len(y)
-                correct += (logits.argmax(1) == y).sum()
+                if not self.regression:
+                    correct += (logits.argmax(1) == y).sum()
                 seen += len(y)
                 self._pending.append((self.step, self.epoch - 1 + (i + len(idx)) / n, lr, loss, grad_norm))
                 logs = self._flush() if len(self._pending) >= self._flush_every else {"step": self.step}
@@ -139,6 +143,8 @@ class Trainer:
                     "acc": correct.item() / seen, "val_loss": val_loss, "val_acc": val_acc,
                     "seconds": seconds, "samples_per_s": seen / max(seconds, 1e-9),
                     "lr": self.optimizer.param_groups[0]["lr"]}
+            if self.regression:
+                del logs["acc"], logs["val_acc"]
             self._remember_best(logs)
             self.log.add_epoch(logs)
             self._call("on_epoch_end", logs)
@@ -153,12 +159,12 @@ class Trainer:
         if self.amp:
             with torch.autocast("cuda", dtype=torch.float16):
                 logits = self.model(x)
-                loss = F.cross_entropy(logits, y)
+                loss = self.loss(logits, y)
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)  # true gradients for the norm and for clipping
         else:
             logits = self.model(x)
-            loss = F.cross_entropy(logits, y)
+            loss = self.loss(logits, y)
             loss.backward()
         grads = [p.grad for p in self.model.parameters() if p.grad is not None]
         grad_norm = torch.nn.utils.get_total_norm(grads)
@@ -199,6 +205,12 @@ class Trainer:
             x = self.augment(x)
         return x
 
+    def loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy on class logits; mean squared error for regression (forecasts)."""
+        if self.regression:
+            return F.mse_loss(outputs.float(), y)
+        return F.cross_entropy(outputs, y)
+
     def _call(self, hook: str, logs: dict) -> None:
         for cb in self.callbacks:
             getattr(cb, hook)(self, logs)
@@ -232,9 +244,11 @@ class Trainer:
         return torch.cat(out) if out else torch.empty(0, self.data.num_classes)
 
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        """(mean cross-entropy, accuracy) on a held-out set."""
+        """(mean cross-entropy, accuracy) on a held-out set; for regression (mean squared error, NaN)."""
         logits = self.predict_logits(x)
         y = y.to(logits.device)
+        if self.regression:
+            return self.loss(logits, y).item(), float("nan")
         return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
 
     def predict_proba(self, x: torch.Tensor) -> np.ndarray:

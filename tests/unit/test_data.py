@@ -18,6 +18,9 @@ from labcore.i18n import LabError
 
 ONLINE = [n for n in DATASETS.names() if dataset_info(n).online]
 BUILTIN = [n for n in DATASETS.names() if not dataset_info(n).online]
+# Labels, stratification and seeded regeneration apply to classification sets; forecasting series
+# (split by time, some of them real recordings) are checked in test_sequences.py.
+CLASSIFY = [n for n in BUILTIN if dataset_info(n).task == "classification"]
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +39,7 @@ def test_online_and_builtin_lists():
     assert len(BUILTIN) >= 9
 
 
-@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("name", CLASSIFY)
 def test_builtin_loads_with_declared_shape_and_classes(name):
     info = dataset_info(name)
     b = load_dataset(name)
@@ -55,7 +58,7 @@ def test_builtin_loads_with_declared_shape_and_classes(name):
     assert len(b.mean) == len(b.std) == info.input_shape[0]
 
 
-@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("name", CLASSIFY)
 def test_split_is_70_15_15_and_stratified(name):
     b = load_dataset(name)
     sizes = b.sizes()
@@ -79,7 +82,7 @@ def test_images_are_in_unit_range(name):
         assert x.max() > 0.5  # not all dark: the scale really is [0, 1], not [0, 1/255]
 
 
-@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("name", CLASSIFY)
 def test_same_seed_same_data_other_seed_other_data(name):
     first = load_dataset(DataConfig(name=name, seed=3))
     _load_cached.cache_clear()

@@ -72,7 +72,7 @@ def test_every_dataset_has_a_model():
     for name in BUILTIN:
         assert models_for(dataset_info(name)), name
     assert models_for(dataset_info("moons")) == ["mlp"]
-    assert set(models_for(dataset_info("digits"))) == {"mlp", "cnn", "resnet"}
+    assert set(models_for(dataset_info("digits"))) == {"mlp", "cnn", "resnet", "vit"}
 
 
 def test_pairs_cover_every_model_and_dataset():
@@ -95,7 +95,8 @@ def test_forward_and_backward(model_name, data_name):
     out = model(x)
     assert out.shape == (8, b.num_classes)
     assert torch.isfinite(out).all()
-    F.cross_entropy(out, y).backward()
+    loss = F.mse_loss(out, y) if b.info.task == "regression" else F.cross_entropy(out, y)
+    loss.backward()
     first = _first_weighted_layer(model)
     assert first.weight.grad is not None and first.weight.grad.abs().sum() > 0
     assert all(p.grad is not None for p in model.parameters())
@@ -119,7 +120,7 @@ def test_summary_shapes_chain_to_the_classes(model_name, data_name):
 @pytest.mark.parametrize("act", list(ACTIVATIONS))
 @pytest.mark.parametrize("model_name", MODELS.names())
 def test_activations_are_separate_and_not_in_place(model_name, act):
-    b = data("digits")
+    b = data(next(d for d in ("digits", "recall") if compatible(model_name, dataset_info(d))))
     cfg = ModelConfig(name=model_name, activation=act, depth=2, width=8)
     model = build_model(cfg, b)
     assert any(isinstance(m, ACTIVATIONS[act]) for m in model.modules())

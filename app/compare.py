@@ -1,0 +1,62 @@
+"""Controls shared by the pages that run a `CompareJob` (Sequences, Attention): the Train / Pause / Stop
+row, the progress line, and starting a job. Each page keeps its job id under its own session key."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from app.state import current_job, lang, lease, registry, tr
+from labcore.i18n import LabError
+from labcore.train.compare import CompareConfig, CompareJob
+
+POLL_SECONDS = 0.5
+
+
+def _start(cfg: CompareConfig, job_key: str) -> None:
+    try:
+        job = registry().submit(cfg, owner=lease().owner, job_class=CompareJob)
+    except LabError as e:
+        st.session_state[f"{job_key}.error"] = e.message(lang())
+        return
+    st.session_state[job_key] = job.id
+    st.session_state.pop(f"{job_key}.error", None)
+
+
+def job_buttons(cfg: CompareConfig | None, job_key: str, label: str) -> CompareJob | None:
+    """Train / Pause (Resume) / Stop for the page's job; returns the job (None before the first run)."""
+    job = current_job(job_key)
+    active = job is not None and not job.done
+    cols = st.columns([1.4, 1, 1, 3], vertical_alignment="bottom")
+    cols[0].button(label, type="primary", on_click=_start, args=(cfg, job_key), disabled=active or cfg is None,
+                   key=f"{job_key}.train", icon=":material/play_arrow:", width="stretch")
+    if active and job.status == "paused":
+        cols[1].button(tr("train.resume"), on_click=job.resume, key=f"{job_key}.resume", icon=":material/resume:",
+                       width="stretch")
+    else:
+        cols[1].button(tr("train.pause"), on_click=job.pause if active else None, disabled=not active,
+                       key=f"{job_key}.pause", icon=":material/pause:", width="stretch")
+    cols[2].button(tr("train.stop"), on_click=job.stop if active else None, disabled=not active,
+                   key=f"{job_key}.stop", icon=":material/stop:", width="stretch")
+    if f"{job_key}.error" in st.session_state:
+        st.warning(st.session_state[f"{job_key}.error"])
+    return job
+
+
+def progress_line(job: CompareJob) -> None:
+    p = job.progress()
+    if job.done:
+        st.progress(1.0, text=tr("sequences.progress_done", status=tr(f"status.{job.status}"), models=p["models"],
+                                 elapsed=p["elapsed_s"]))
+        return
+    eta = "–" if not math.isfinite(p["eta_s"]) else f"{p['eta_s']:.0f} s"
+    model = tr(f"models.{p['model']}") if p["model"] else ""
+    text = tr("sequences.progress", status=tr(f"status.{job.status}"), model=model, index=p["index"],
+              models=p["models"], epoch=p["epoch"], epochs=p["epochs"], elapsed=p["elapsed_s"], eta=eta)
+    st.progress(p["fraction"], text=text)
+
+
+def job_error(job: CompareJob) -> None:
+    if job.done and job.error is not None:
+        st.error(job.error.message(lang()))

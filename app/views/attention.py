@@ -1,0 +1,133 @@
+"""Attention page: train a small Transformer on toy sentences and look at who attends to whom, layer by
+layer and head by head (the book's Figure 11.1); train a tiny Vision Transformer and overlay its
+attention rollout on the images."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+import torch
+
+from app.compare import POLL_SECONDS, job_buttons, job_error, progress_line
+from app.state import current_job, data_preview, lang, tr
+from labcore.config import DataConfig
+from labcore.data.sequences import MASK, PAD, tokens_of
+from labcore.explain.attention import attention_maps, rollout_heatmaps
+from labcore.models import default_config
+from labcore.train.compare import CompareJob, compare_config
+from labcore.viz.attention import attention_heads_figure, query_bars_figure, rollout_overlay_figure
+from labcore.viz.sequences import compare_curves_figure
+
+TEXT_KEY, VIT_KEY = "att.text_job", "att.vit_job"
+TEXT_SETS, IMAGE_SETS = ["agreement", "recall"], ["digits", "shapes"]
+CLS = "[CLS]"
+
+
+def _live(job_key: str, chart_key: str) -> None:
+    job = current_job(job_key)
+    active = job is not None and not job.done
+
+    @st.fragment(run_every=POLL_SECONDS if active else None)
+    def live() -> None:
+        j = current_job(job_key)
+        if j is None:
+            st.plotly_chart(compare_curves_figure([], lang=lang()), key=chart_key)
+            return
+        progress_line(j)
+        runs = [(tr(f"models.{c.name}"), c.snapshot()[1]) for c in j.contenders]
+        st.plotly_chart(compare_curves_figure(runs, metric="val_acc", lang=lang()), key=chart_key)
+        if active and j.done:
+            st.rerun()
+
+    live()
+
+
+# -- sentences -------------------------------------------------------------------------------------------------
+def _text_tab() -> None:
+    st.caption(tr("attention.text_intro"))
+    left, mid, right = st.columns(3)
+    name = left.selectbox(tr("ui.dataset"), TEXT_SETS, key="att.text_data", format_func=lambda n: tr(f"datasets.{n}"))
+    layers = mid.slider(tr("attention.layers"), 1, 3, value=2, key="att.layers")
+    heads = right.select_slider(tr("attention.heads"), [1, 2, 4], value=2, key="att.heads")
+    epochs = left.slider(tr("ui.epochs"), 1, 40, value=12, key="att.text_epochs")
+    model = replace(default_config("transformer"), depth=layers, heads=heads)
+    cfg = compare_config(DataConfig(name=name), [model], epochs=epochs, lr=3e-3)
+    sample = data_preview(cfg.data)
+    st.markdown(tr("attention.example", tokens=" ".join(tokens_of(sample, "train", 0)),
+                   label=sample.class_names[int(sample.y_train[0])]))
+    job = job_buttons(cfg, TEXT_KEY, tr("attention.train_text"))
+    _live(TEXT_KEY, "att.text_curves")
+    if job is not None and job.done:
+        job_error(job)
+        _text_results(job)
+
+
+def _text_results(job: CompareJob) -> None:
+    c = job.contenders[0]
+    if c.trainer is None:
+        return
+    data = job.data
+    st.subheader(tr("attention.maps_title"))
+    i = st.number_input(tr("attention.example_index"), 0, len(data.y_test) - 1, value=0, key="att.text_example")
+    words = [data.extras["vocab"][int(k)] for k in data.extras["ids_test"][i]]
+    keep = [0] + [t + 1 for t, w in enumerate(words) if w != PAD]  # [CLS] and the real tokens
+    maps, out = attention_maps(c.trainer.model, data.x_test[i : i + 1])
+    maps = maps[0][:, :, keep][:, :, :, keep]
+    maps = maps / maps.sum(-1, keepdims=True)  # renormalise over the shown keys (padding got a little weight)
+    tokens = [CLS] + [w for w in words if w != PAD]
+    probs = torch.softmax(torch.from_numpy(out[0]), 0).numpy()
+    pred = int(np.argmax(probs))
+    st.markdown(tr("attention.prediction", sentence=" ".join(tokens[1:]), pred=data.class_names[pred],
+                   conf=probs[pred], true=data.class_names[int(data.y_test[i])]))
+    st.plotly_chart(attention_heads_figure(maps, tokens, lang=lang()), key="att.heads_fig")
+    st.caption(tr("attention.maps_help"))
+    default_query = tokens.index(MASK) if MASK in tokens else 0
+    q = st.selectbox(tr("attention.query"), list(range(len(tokens))), index=default_query, key=f"att.query.{i}",
+                     format_func=lambda k: f"{k}: {tokens[k]}")
+    st.plotly_chart(query_bars_figure(maps[-1, :, q].mean(0), tokens, tokens[q], lang=lang()), key="att.query_fig")
+    st.caption(tr("attention.caveat"))
+
+
+# -- vision transformer ------------------------------------------------------------------------------------------
+def _vit_tab() -> None:
+    st.caption(tr("attention.vit_intro"))
+    left, mid, right = st.columns(3)
+    name = left.selectbox(tr("ui.dataset"), IMAGE_SETS, key="att.vit_data", format_func=lambda n: tr(f"datasets.{n}"))
+    epochs = mid.slider(tr("ui.epochs"), 1, 40, value=10, key="att.vit_epochs")
+    width = right.select_slider(tr("attention.width"), [16, 32, 64], value=32, key="att.vit_width")
+    model = replace(default_config("vit"), width=width)
+    data = DataConfig(name=name, n_samples=600 if name == "shapes" else 0)
+    cfg = compare_config(data, [model], epochs=epochs, lr=3e-3)
+    job_buttons(cfg, VIT_KEY, tr("attention.train_vit"))
+    _live(VIT_KEY, "att.vit_curves")
+    job = current_job(VIT_KEY)
+    if job is not None and job.done:
+        job_error(job)
+        _vit_results(job)
+
+
+def _vit_results(job: CompareJob) -> None:
+    c = job.contenders[0]
+    if c.trainer is None:
+        return
+    data = job.data
+    st.subheader(tr("attention.rollout_title"))
+    st.markdown(tr("attention.vit_accuracy", acc=c.test_acc))
+    images = data.x_test[:12].float()
+    heat, out = rollout_heatmaps(c.trainer.model, images)
+    pred = out.argmax(1)
+    titles = [tr("attention.vit_title", pred=data.class_names[p], true=data.class_names[int(y)])
+              for p, y in zip(pred, data.y_test[:12], strict=True)]
+    st.plotly_chart(rollout_overlay_figure(images.numpy(), heat, titles, lang=lang()), key="att.rollout")
+    st.caption(tr("attention.rollout_help"))
+
+
+st.title(tr("attention.title"))
+st.caption(tr("attention.intro"))
+text_tab, vit_tab = st.tabs([tr("attention.tab_text"), tr("attention.tab_vit")])
+with text_tab:
+    _text_tab()
+with vit_tab:
+    _vit_tab()

@@ -25,7 +25,7 @@ help:
 	@echo "make run          start the lab in the browser (http://localhost:8501)"
 	@echo "make test         run every test (unit, AppTest, browser)"
 	@echo "make bench        labcore's training loop vs a bare PyTorch loop"
-	@echo "make lint         ruff check + ruff format --check"
+	@echo "make lint         ruff check (pyflakes, pycodestyle, isort, bugbear, pyupgrade rules)"
 	@echo "make screenshots  browser tests that save screenshots to artifacts/"
 
 run: $(STAMP)
@@ -39,7 +39,6 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
 
 screenshots: $(STAMP) chromium
 	mkdir -p artifacts

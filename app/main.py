@@ -29,10 +29,14 @@ pages = {
         st.Page(VIEWS / "home.py", title=tr("nav.home"), icon=":material/home:", default=True),
         st.Page(VIEWS / "train.py", title=tr("nav.train"), icon=":material/monitoring:", url_path="train"),
         st.Page(VIEWS / "playground.py", title=tr("nav.playground"), icon=":material/landscape:", url_path="playground"),
-        st.Page(VIEWS / "explain.py", title=tr("nav.explain"), icon=":material/visibility:", url_path="explain"),
         st.Page(VIEWS / "race.py", title=tr("nav.race"), icon=":material/sports_score:", url_path="race"),
+        st.Page(VIEWS / "explain.py", title=tr("nav.explain"), icon=":material/visibility:", url_path="explain"),
         st.Page(VIEWS / "transfer.py", title=tr("transfer.nav"), icon=":material/move_up:", url_path="transfer"),
         st.Page(VIEWS / "try_it.py", title=tr("try_it.nav"), icon=":material/touch_app:", url_path="try-it"),
+        st.Page(VIEWS / "sequences.py", title=tr("sequences.nav"), icon=":material/timeline:", url_path="sequences"),
+        st.Page(VIEWS / "attention.py", title=tr("attention.nav"), icon=":material/grid_view:", url_path="attention"),
+        st.Page(VIEWS / "autoencoders.py", title=tr("autoencoders.nav"), icon=":material/compress:",
+                url_path="autoencoders"),
     ],
 }
 nav = st.navigation(pages)

@@ -96,7 +96,7 @@ def _localisation(model, data, progress=None) -> tuple[ex.LocalisationResult, ex
 def _top_losses(model_key: str, _model, _data):
     x = float_test_images(_data)
     top = ex.top_losses(_model, x, _data.y_test, k=12)
-    cams = [ex.explain(_model, x[i], "gradcam", int(p)).attribution for i, p in zip(top.index, top.predicted)]
+    cams = [ex.explain(_model, x[i], "gradcam", int(p)).attribution for i, p in zip(top.index, top.predicted, strict=True)]
     return top, cams
 
 
@@ -223,10 +223,10 @@ with tabs[2]:
         else:
             st.caption(tr("explain.top_losses_help"))
             pairs = []  # each mistake as (image, Grad-CAM of the wrong class), both (H, W, 3)
-            for i, cam in zip(top.index, cams):
+            for i, cam in zip(top.index, cams, strict=True):
                 tile = np.clip(x_test[i].numpy(), 0, 1)
                 pairs += [np.repeat(tile, 3 // tile.shape[0], 0).transpose(1, 2, 0), overlay(tile, cam)]
-            titles = [s for i, p, conf, loss in zip(top.index, top.predicted, top.confidence, top.loss)
+            titles = [s for i, p, conf, loss in zip(top.index, top.predicted, top.confidence, top.loss, strict=True)
                       for s in (tr("explain.top_loss_title", true=names[int(data.y_test[i])], loss=loss),
                                 tr("explain.top_loss_pred", pred=names[int(p)], conf=conf))]
             st.plotly_chart(image_grid_figure(np.stack(pairs), titles=titles, cols=8, lang=lang(),
@@ -304,7 +304,7 @@ with tabs[5]:
         maps = background(("shap", model_key, image_key), tr("explain.computing"), ex.image_shap,
                           image, rows, model=model)
     if st.session_state.get("ex_shap_img") == (model_key, image_key) and maps is not None:
-        titles = [tr("explain.original")] + [tr("explain.shap_class", name=n, p=float(p)) for n, p in zip(names, probs)]
+        titles = [tr("explain.original")] + [tr("explain.shap_class", name=n, p=float(p)) for n, p in zip(names, probs, strict=True)]
         st.plotly_chart(overlay_grid_figure(image.numpy(), list(maps), titles, signed=True, cols=min(11, len(names) + 1),
                                             lang=lang()), key="ex_shap_img_fig")
         st.caption(tr("explain.shap_image_note"))

@@ -16,14 +16,28 @@ from app.widgets import BATCH_SIZES, LEARNING_RATES
 from labcore.config import DataConfig, OptimConfig, RunConfig
 from labcore.data import DATASETS, dataset_info
 from labcore.i18n import LabError
-from labcore.models import default_config, models_for
+from labcore.models import SEQUENCE_KINDS, default_config
 from labcore.train.lr_finder import find_lr
 from labcore.train.optimizers import OPTIMIZERS
-from labcore.train.race import MAX_CONTENDERS, MIN_CONTENDERS, Contender, RaceConfig, RaceJob, optimizer_defaults
+from labcore.train.race import (
+    MAX_CONTENDERS,
+    MIN_CONTENDERS,
+    Contender,
+    RaceConfig,
+    RaceJob,
+    optimizer_defaults,
+    race_models,
+)
 from labcore.train.race_setup import PRESETS, from_query, preset, to_query
 from labcore.train.schedules import SCHEDULES
 from labcore.viz import lr_finder_figure
-from labcore.viz.race import contender_color, contender_labels, leaderboard_frame, leaderboard_rows, race_figure
+from labcore.viz.race import (
+    contender_color,
+    contender_labels,
+    leaderboard_frame,
+    leaderboard_rows,
+    race_figure,
+)
 
 POLL_SECONDS = 0.5
 JOB_KEY = "race_job_id"
@@ -99,7 +113,7 @@ def _on_optimizer(cid: int) -> None:
 
 
 def _on_data() -> None:
-    models = models_for(dataset_info(ss["race.data"]))
+    models = race_models(dataset_info(ss["race.data"]))
     if ss["race.model"] not in models:
         ss["race.model"] = "cnn" if "cnn" in models else models[0]
 
@@ -160,9 +174,10 @@ def _sidebar() -> None:
     sb.selectbox(tr("race.preset"), list(PRESETS), index=None, key="race.preset", on_change=_apply_preset,
                  format_func=lambda p: tr(f"race.preset_{p}"), placeholder=tr("race.preset_placeholder"))
     sb.subheader(tr("ui.data"))
-    sb.selectbox(tr("ui.dataset"), DATASETS.names(), key="race.data",
+    sb.selectbox(tr("ui.dataset"), [n for n in DATASETS.names() if dataset_info(n).kind not in SEQUENCE_KINDS],
+                 key="race.data",
                  format_func=lambda n: tr(f"datasets.{n}"), on_change=_on_data)
-    sb.selectbox(tr("ui.architecture"), models_for(dataset_info(ss["race.data"])), key="race.model",
+    sb.selectbox(tr("ui.architecture"), race_models(dataset_info(ss["race.data"])), key="race.model",
                  format_func=lambda n: tr(f"models.{n}"))
     sb.subheader(tr("ui.training"))
     sb.slider(tr("ui.epochs"), *_span(1, 50, "race.epochs"), key="race.epochs")

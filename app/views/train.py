@@ -85,7 +85,7 @@ def _status_line(j: TrainingJob) -> None:
     st.progress(min(1.0, frac), text=text)
 
 
-@st.fragment(run_every=POLL_SECONDS if active else None)
+@st.fragment(run_every=POLL_SECONDS if active and job.status != "paused" else None)  # paused: nothing to redraw
 def live_panel() -> None:
     j = current_job()
     if j is None:

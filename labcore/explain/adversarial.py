@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from captum.robust import FGSM, PGD
 from torch import nn
 
 
@@ -36,30 +37,30 @@ class AttackResult:
         return winner == self.label if self.targeted else winner != self.label
 
 
-def _step_direction(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, targeted: bool) -> torch.Tensor:
-    x = x.detach().requires_grad_(True)
-    loss = F.cross_entropy(model(x), labels)
-    (grad,) = torch.autograd.grad(loss, x)
-    # Untargeted: climb the loss of the current answer; targeted: descend the loss of the target.
-    return -grad.sign() if targeted else grad.sign()
+def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    # Per image: captum's own default, -log(output), expects probabilities and our models return logits.
+    return F.cross_entropy(logits, labels, reduction="none")
 
 
 def fgsm(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, eps: float, targeted: bool = False) -> torch.Tensor:
-    """One signed-gradient step of size `eps` on a batch (N, C, H, W) in [0, 1]."""
+    """One signed-gradient step of size `eps` on a batch (N, C, H, W) in [0, 1] (captum's FGSM).
+
+    Untargeted: climb the cross-entropy of `labels` (the current answers); targeted: descend it."""
     model.eval()
-    return (x + eps * _step_direction(model, x, labels, targeted)).clamp(0, 1).detach()
+    attack = FGSM(model, _cross_entropy, lower_bound=0.0, upper_bound=1.0)
+    attack.zero_thresh = 0.0  # a confident model's gradients are tiny, but their sign still points the way
+    return attack.perturb(x.detach().requires_grad_(), eps, labels, targeted=targeted).detach()
 
 
 def pgd(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, eps: float, steps: int = 20,
         step_size: float | None = None, targeted: bool = False) -> torch.Tensor:
-    """Projected gradient descent in the L-infinity ball of radius `eps` (Madry et al., 2018)."""
+    """Projected gradient descent in the L-infinity ball of radius `eps` (Madry et al., 2018; captum's PGD)."""
     model.eval()
     step_size = step_size if step_size is not None else 2.5 * eps / steps  # can cross the ball in steps/2.5
-    adv = x.clone()
-    for _ in range(steps):
-        adv = adv + step_size * _step_direction(model, adv, labels, targeted)
-        adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1).detach()
-    return adv
+    attack = PGD(model, _cross_entropy, lower_bound=0.0, upper_bound=1.0)
+    attack.fgsm.zero_thresh = 0.0  # as in fgsm(): keep stepping where the gradient is tiny
+    return attack.perturb(
+        x.detach().requires_grad_(), radius=eps, step_size=step_size, step_num=steps, target=labels, targeted=targeted).detach()
 
 
 def attack(model: nn.Module, image: torch.Tensor, method: str, eps: float, target: int | None = None,

@@ -225,6 +225,14 @@ class TrainingJob:
         return Outcome(loss, report.accuracy, y_true, y_prob, report, best_epoch, stopped_early)
 
 
+def spare_threads(running: int, cores: int | None = None) -> int:
+    """torch threads for one more job while `running` others train: a core is left to the server and the
+    browser, and the rest is shared. When cores are oversubscribed, OpenMP threads wait for each other at
+    every operation: on a busy 2-core machine, 2 threads trained the digits CNN 10-30x slower than 1."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, (cores - 1) // (running + 1))
+
+
 class JobRegistry:
     """Every job of every session in this process. At most `max_running` train at once (2 cores)."""
 
@@ -240,8 +248,7 @@ class JobRegistry:
             running = [j for j in self._jobs.values() if not j.done]
             if len(running) >= self.max_running:
                 raise LabError("train.busy", running=len(running))
-            # Share the cores: OpenMP threads of two jobs fighting over 2 cores run many times slower.
-            threads = max(1, (os.cpu_count() or 1) // (len(running) + 1))
+            threads = spare_threads(len(running))
             job = job_class(cfg, owner, threads=threads)
             self._jobs[job.id] = job
             self._forget_old()

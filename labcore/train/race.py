@@ -9,7 +9,6 @@ controls as a `TrainingJob`. Presets and the shareable-link format live in `labc
 from __future__ import annotations
 
 import logging
-import os
 import time
 import traceback
 from collections.abc import Sequence
@@ -18,9 +17,9 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from labcore.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
-from labcore.data import DataBundle, load_dataset
+from labcore.data import DataBundle, DatasetInfo, load_dataset
 from labcore.i18n import LabError
-from labcore.models import build_model, default_config
+from labcore.models import build_model, default_config, models_for
 from labcore.train.batched import Heat, Lane
 from labcore.train.job import TrainingJob, _Control
 from labcore.train.optimizers import OPTIMIZERS, build_optimizer
@@ -29,6 +28,13 @@ from labcore.train.trainer import _SEED_LOCK, Callback, Trainer, pick_device
 log = logging.getLogger(__name__)
 
 MIN_CONTENDERS, MAX_CONTENDERS = 2, 8
+# The race batches its contenders layer by layer (labcore/train/batched.py); attention layers are not batched.
+NOT_RACEABLE = frozenset({"vit"})
+
+
+def race_models(info: DatasetInfo) -> list[str]:
+    """The models of the registry that suit `info` and that the race can run side by side."""
+    return [m for m in models_for(info) if m not in NOT_RACEABLE]
 
 
 def optimizer_defaults(name: str, **changes: object) -> OptimConfig:
@@ -61,6 +67,8 @@ class RaceConfig:
     def validate(self) -> None:
         if not MIN_CONTENDERS <= len(self.contenders) <= MAX_CONTENDERS:
             raise LabError("race.contender_count", low=MIN_CONTENDERS, high=MAX_CONTENDERS)
+        if self.model.name in NOT_RACEABLE:
+            raise LabError("race.model_not_raceable", model=self.model.name)
 
 
 @dataclass(frozen=True)
@@ -139,10 +147,6 @@ class RaceJob(TrainingJob):
 
     def __init__(self, cfg: RaceConfig, owner: str | None = None, threads: int = 0):
         super().__init__(cfg, owner, threads)  # reads only cfg.train, which a RaceConfig has too
-        if not cfg.train.num_threads:
-            # Leave a core to the server and the browser: when the cores are oversubscribed, OpenMP threads
-            # wait for each other at every op (2 threads on a busy 2-core machine ran a race 13x slower).
-            self.threads = max(1, min(self.threads, (os.cpu_count() or 1) - 1))
         self.race: Race | None = None
 
     def set_lr(self, lr: float) -> None:

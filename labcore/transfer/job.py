@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import os
 import time
 import traceback
 from collections.abc import Callable
@@ -291,8 +290,6 @@ class TransferJob(TrainingJob):
     def __init__(self, cfg: TransferConfig, owner: str | None = None, threads: int = 0, *,
                  data: DataBundle | None = None, user_state: dict | None = None):
         super().__init__(cfg, owner, threads)  # reads only cfg.train, which a TransferConfig has too
-        if not cfg.train.num_threads:  # leave a core to the server and the browser, as a race does
-            self.threads = max(1, min(self.threads, (os.cpu_count() or 1) - 1))
         self._data, self._user_state = data, user_state
         self.race: TransferRace | None = None
         self.results: list[StrategyResult] = []

@@ -102,3 +102,17 @@ def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def plot_points(page, nth: int = 0) -> int:
+    """Points drawn on the nth plotly chart of the page (0 while it is not there yet).
+
+    Counted from plotly.js's `calcdata` (one entry per drawn point), so numpy columns that plotly.py
+    sends base64-encoded count like plain lists.
+    """
+    return page.evaluate(
+        """(nth) => { const el = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[nth];
+                      if (!el || !el.calcdata) return 0;
+                      return el.calcdata.reduce((n, cd) => n + cd.filter(p => p && p.x !== undefined).length, 0); }""",
+        nth,
+    )

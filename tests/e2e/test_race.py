@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot, wait_for_app
+from tests.e2e.conftest import plot_points, shot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -24,13 +24,7 @@ def _no_exception(page) -> None:
 
 
 def _curve_points(page) -> int:
-    # Plotly keeps each trace's data on the chart's DOM node; numpy columns arrive base64-encoded, and
-    # plotly.js leaves the decoded array next to them in `_inputArray`.
-    return page.evaluate(
-        """() => { const el = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-                   if (!el || !el.data) return 0;
-                   return el.data.reduce((n, t) => n + (t.x ? (t.x._inputArray || t.x).length : 0), 0); }"""
-    )
+    return plot_points(page)
 
 
 def _wait_for_points(page, more_than: int, timeout: float = 30.0) -> int:

@@ -13,7 +13,7 @@ from PIL import Image
 from labcore import explain as ex
 from labcore.config import RunConfig
 from labcore.data import load_dataset
-from labcore.explain.features import QUICK_CONFIG, single_thread, float_test_images
+from labcore.explain.features import QUICK_CONFIG, float_test_images, single_thread
 from labcore.i18n import LabError
 from labcore.models import build_model, default_config
 from labcore.train.trainer import Trainer

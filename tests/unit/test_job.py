@@ -250,3 +250,11 @@ def test_statuses_are_partitioned():
     assert set(ACTIVE).isdisjoint(ENDED)
     assert {"pending", "running", "paused"} == set(ACTIVE)
     assert {"stopped", "finished", "diverged", "failed"} == set(ENDED)
+
+
+def test_jobs_leave_a_core_free_and_share_the_rest():
+    from labcore.train.job import spare_threads
+
+    assert spare_threads(0, cores=2) == 1 and spare_threads(1, cores=2) == 1
+    assert spare_threads(0, cores=8) == 7 and spare_threads(1, cores=8) == 3
+    assert spare_threads(0, cores=1) == 1

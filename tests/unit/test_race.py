@@ -13,12 +13,21 @@ from torch import nn
 
 from labcore.bench import BENCHMARKS
 from labcore.config import DataConfig, ModelConfig, OptimConfig, TrainConfig
-from labcore.data import load_dataset
+from labcore.data import dataset_info, load_dataset
 from labcore.i18n import LabError
 from labcore.models import default_config
 from labcore.train.batched import groupify
 from labcore.train.job import JobRegistry
-from labcore.train.race import Contender, Race, RaceConfig, RaceJob, Standing, optimizer_defaults, race_bench
+from labcore.train.race import (
+    Contender,
+    Race,
+    RaceConfig,
+    RaceJob,
+    Standing,
+    optimizer_defaults,
+    race_bench,
+    race_models,
+)
 from labcore.train.race_setup import PRESETS, from_query, preset, to_query
 from labcore.train.trainer import Trainer
 from labcore.viz.race import contender_labels, leaderboard_frame, leaderboard_rows, race_figure
@@ -191,6 +200,16 @@ def test_a_race_needs_two_to_eight_contenders(digits):
         Race(race_cfg("mlp", OptimConfig()), digits)
     with pytest.raises(LabError):
         Race(race_cfg("mlp", *[OptimConfig()] * 9), digits)
+
+
+def test_every_model_the_race_offers_can_be_raced(digits):
+    offered = race_models(dataset_info("digits"))
+    assert "cnn" in offered and "vit" not in offered
+    for name in offered:
+        Race(race_cfg(name, OptimConfig(), OptimConfig(name="sgd")), digits)  # builds the batched twin
+    with pytest.raises(LabError) as refused:
+        Race(race_cfg("vit", OptimConfig(), OptimConfig(name="sgd")), digits)
+    assert refused.value.key == "race.model_not_raceable"
 
 
 # -- presets and links ------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from labcore.config import RunConfig
 from labcore.data import load_dataset
 from labcore.explain.features import float_test_images
 from labcore.i18n import LabError
+from labcore.train.job import Outcome
+from labcore.train.race import RaceJob
 from labcore.train.trainer import Trainer
 from labcore.viz import image_grid_figure
 from labcore.viz.explain import (
@@ -62,18 +64,36 @@ def _tabular_model(name: str):
 
 
 def _session_jobs() -> dict[str, str]:
-    """This tab's finished image runs, newest first: {job id: label}."""
-    jobs = [j for j in registry().jobs(owner=lease().owner)
-            if j.outcome is not None and j.trainer is not None and j.trainer.data.info.kind == "image"]
-    jobs.sort(key=lambda j: -j.created)
-    return {j.id: tr("explain.job_label", model=j.config.model.name, data=j.config.data.name,
-                     acc=j.outcome.test_accuracy) for j in jobs}
+    """This tab's finished image models, newest first: {key: label}. A race offers each contender that
+    did not diverge, keyed "job id:contender"."""
+    jobs = sorted(registry().jobs(owner=lease().owner), key=lambda j: -j.created)
+    out: dict[str, str] = {}
+    for j in jobs:
+        if isinstance(j, RaceJob):
+            if j.done and j.race is not None and j.race.data.info.kind == "image":
+                for st_ in j.race.standings():
+                    if st_.status != "diverged" and st_.epochs:
+                        optim = j.config.contenders[st_.index].optim
+                        out[f"{j.id}:{st_.index}"] = tr(
+                            "explain.race_label", optimizer=tr(f"optimizers.{optim.name}"), lr=optim.lr,
+                            model=j.config.model.name, data=j.config.data.name,
+                            acc=max(e["val_acc"] for e in st_.epochs))
+        elif isinstance(j.outcome, Outcome) and j.trainer is not None and j.trainer.data.info.kind == "image":
+            out[j.id] = tr("explain.job_label", model=j.config.model.name, data=j.config.data.name,
+                           acc=j.outcome.test_accuracy)
+    return out
 
 
 def _model(key: str):
     if key == DEFAULT:
         return _default_model()
-    job = registry().get(key)
+    job_id, _, contender = key.partition(":")
+    job = registry().get(job_id)
+    if contender:  # one race contender as an ordinary network, built once per tab
+        cache = st.session_state.setdefault("ex_race_models", {})
+        if key not in cache:
+            cache[key] = job.race.contender_model(int(contender)).cpu().eval()
+        return cache[key], job.race.data
     return job.trainer.model.eval(), job.trainer.data
 
 

@@ -9,11 +9,9 @@ the VAE's negative ELBO per pixel (for a plain autoencoder kl is 0 and loss = re
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import time
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,8 +30,6 @@ from labcore.train.job import TrainingJob, _Control
 from labcore.train.log import MetricLog
 from labcore.train.optimizers import build_optimizer
 from labcore.train.trainer import _SEED_LOCK, HOOKS, Callback, Diverged, pick_device
-
-log = logging.getLogger(__name__)
 
 DISPLAY_POINTS = 1000  # images whose codes the live scatter shows
 SNAPSHOT_EVERY_S = 0.25  # the page polls twice a second; more snapshots would never be seen
@@ -225,36 +221,25 @@ class AutoencoderJob(TrainingJob):
         with self._lock:
             return self.latent
 
-    def _run(self) -> None:
+    def _work(self) -> None:
         cfg = self.config
-        self._started = time.perf_counter()
+        data = load_dataset(cfg.data)
+        if data.info.kind != "image":
+            raise LabError("autoencoders.images_only", name=data.name)
+        self.display = display_set(data)
+        trainer = AETrainer(cfg, data, callbacks=[_Control(self), _Snapshots(self, *self.display)])
+        # The linear baseline first: its error is the dashed line the autoencoder's curve should cross.
+        self.pca = fit_pca(trainer.train_x.cpu(), cfg.latent_dim, seed=cfg.train.seed)
+        self.pca_val_recon = float(self.pca.errors(trainer.val_input.cpu(), trainer.val_x.cpu()).mean())
+        self.trainer = trainer
+        self._set_status("running")
         try:
-            torch.set_num_threads(self.threads)  # per thread in torch's OpenMP build
-            data = load_dataset(cfg.data)
-            if data.info.kind != "image":
-                raise LabError("autoencoders.images_only", name=data.name)
-            self.display = display_set(data)
-            trainer = AETrainer(cfg, data, callbacks=[_Control(self), _Snapshots(self, *self.display)])
-            # The linear baseline first: its error is the dashed line the autoencoder's curve should cross.
-            self.pca = fit_pca(trainer.train_x.cpu(), cfg.latent_dim, seed=cfg.train.seed)
-            self.pca_val_recon = float(self.pca.errors(trainer.val_input.cpu(), trainer.val_x.cpu()).mean())
-            self.trainer = trainer
-            self._set_status("running")
-            try:
-                trainer.fit()
-            except Diverged as e:
-                self._end("diverged", LabError("train.diverged", step=e.step, lr=cfg.lr))
-                return
-            self.outcome = self._evaluate(trainer)
-            self._end("stopped" if self._stop.is_set() else "finished")
-        except LabError as e:
-            self._end("failed", e)
-        except Exception as e:  # the page shows a sentence, the server log keeps the traceback
-            log.error("autoencoder job %s failed:\n%s", self.id, traceback.format_exc())
-            self._end("failed", LabError("train.failed", error=f"{type(e).__name__}: {e}"))
-        finally:
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
+            trainer.fit()
+        except Diverged as e:
+            self._end("diverged", LabError("train.diverged", step=e.step, lr=cfg.lr))
+            return
+        self.outcome = self._evaluate(trainer)
+        self._end("stopped" if self._stop.is_set() else "finished")
 
     def _evaluate(self, trainer: AETrainer) -> AEOutcome:
         data, cfg = trainer.data, self.config

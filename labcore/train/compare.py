@@ -9,23 +9,17 @@ the forecast plot moves while the model learns.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
-import traceback
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import torch
 
 from labcore.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import load_dataset
-from labcore.i18n import LabError
 from labcore.train.job import TrainingJob, _Control
 from labcore.train.probes import gradient_over_time
 from labcore.train.trainer import Callback, Diverged, Trainer
-
-log = logging.getLogger(__name__)
 
 PROBE_BATCH = 64
 
@@ -130,23 +124,15 @@ class CompareJob(TrainingJob):
                 "models": len(self.contenders), "epoch": current.trainer.epoch if current and current.trainer else 0,
                 "epochs": epochs, "elapsed_s": elapsed, "eta_s": eta}
 
-    def _run(self) -> None:
+    def _work(self) -> None:
         cfg: CompareConfig = self.config
-        self._started = time.perf_counter()
-        try:
-            torch.set_num_threads(self.threads)
-            self.data = load_dataset(cfg.data)
-            self._set_status("running")
-            for i, c in enumerate(self.contenders):
-                if self._stop.is_set():
-                    break
-                self._fit(c, cfg.run(i))
-            self._end("stopped" if self._stop.is_set() else "finished")
-        except LabError as e:
-            self._end("failed", e)
-        except Exception as e:  # the page shows a sentence, the server log keeps the traceback
-            log.error("comparison %s failed:\n%s", self.id, traceback.format_exc())
-            self._end("failed", LabError("train.failed", error=f"{type(e).__name__}: {e}"))
+        self.data = load_dataset(cfg.data)
+        self._set_status("running")
+        for i, c in enumerate(self.contenders):
+            if self._stop.is_set():
+                break
+            self._fit(c, cfg.run(i))
+        self._end("stopped" if self._stop.is_set() else "finished")
 
     def _fit(self, c: Contender, run: RunConfig) -> None:
         trainer = Trainer(run, self.data, callbacks=[_Control(self), _Probe(self, c)])

@@ -183,34 +183,39 @@ class TrainingJob:
         self._ended = time.perf_counter()
 
     def _run(self) -> None:
-        cfg = self.config
+        """The thread: `_work` trains; whatever goes wrong ends the job with a sentence for the page."""
         self._started = time.perf_counter()
         try:
             torch.set_num_threads(self.threads)  # per thread in torch's OpenMP build
-            data = load_dataset(cfg.data)
-            callbacks: list[Callback] = [_Control(self)]
-            if cfg.train.patience:
-                callbacks.append(EarlyStopping(cfg.train.patience))
-            if data.info.kind == "points":
-                callbacks.append(_Boundary(self))
-            self.trainer = Trainer(cfg, data, callbacks=callbacks)
-            self._set_status("running")
-            try:
-                result = self.trainer.fit()
-            except Diverged as e:
-                self.trainer.restore_best()
-                self._end("diverged", LabError("train.diverged", step=e.step, lr=cfg.optim.lr))
-                return
-            self.outcome = self._evaluate(result.best_epoch, result.stopped_early)
-            self._end("stopped" if self._stop.is_set() else "finished")
+            self._work()
         except LabError as e:
             self._end("failed", e)
         except Exception as e:  # the page shows a sentence, the server log keeps the traceback
-            log.error("training job %s failed:\n%s", self.id, traceback.format_exc())
+            log.error("%s %s failed:\n%s", type(self).__name__, self.id, traceback.format_exc())
             self._end("failed", LabError("train.failed", error=f"{type(e).__name__}: {e}"))
         finally:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
+
+    def _work(self) -> None:
+        """Load, train, evaluate and end the job; subclasses (race, transfer, autoencoders...) replace this."""
+        cfg = self.config
+        data = load_dataset(cfg.data)
+        callbacks: list[Callback] = [_Control(self)]
+        if cfg.train.patience:
+            callbacks.append(EarlyStopping(cfg.train.patience))
+        if data.info.kind == "points":
+            callbacks.append(_Boundary(self))
+        self.trainer = Trainer(cfg, data, callbacks=callbacks)
+        self._set_status("running")
+        try:
+            result = self.trainer.fit()
+        except Diverged as e:
+            self.trainer.restore_best()
+            self._end("diverged", LabError("train.diverged", step=e.step, lr=cfg.optim.lr))
+            return
+        self.outcome = self._evaluate(result.best_epoch, result.stopped_early)
+        self._end("stopped" if self._stop.is_set() else "finished")
 
     def _evaluate(self, best_epoch: int, stopped_early: bool) -> Outcome | RegressionOutcome:
         tr, data = self.trainer, self.trainer.data

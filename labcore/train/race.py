@@ -8,9 +8,7 @@ controls as a `TrainingJob`. Presets and the shareable-link format live in `labc
 
 from __future__ import annotations
 
-import logging
 import time
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -24,8 +22,6 @@ from labcore.train.batched import Heat, Lane
 from labcore.train.job import TrainingJob, _Control
 from labcore.train.optimizers import OPTIMIZERS, build_optimizer
 from labcore.train.trainer import _SEED_LOCK, Callback, Trainer, pick_device
-
-log = logging.getLogger(__name__)
 
 MIN_CONTENDERS, MAX_CONTENDERS = 2, 8
 # The race batches its contenders layer by layer (labcore/train/batched.py); attention layers are not batched.
@@ -170,29 +166,17 @@ class RaceJob(TrainingJob):
         return {"fraction": fraction, "epoch": epoch, "epochs": self.config.train.epochs,
                 "elapsed_s": elapsed, "eta_s": eta}
 
-    def _run(self) -> None:
+    def _work(self) -> None:
         cfg = self.config
-        self._started = time.perf_counter()
-        try:
-            torch.set_num_threads(self.threads)  # per thread in torch's OpenMP build
-            self.race = Race(cfg, load_dataset(cfg.data), callbacks=[_Control(self)])
-            self._set_status("running")
-            self.race.fit()
-            if self._stop.is_set():
-                self._end("stopped")
-            elif all(lane.status == "diverged" for lane in self.race.lanes):
-                self._end("diverged", LabError("race.all_diverged"))
-            else:
-                self._end("finished")
-        except LabError as e:
-            self._end("failed", e)
-        except Exception as e:  # the page shows a sentence, the server log keeps the traceback
-            log.error("race %s failed:\n%s", self.id, traceback.format_exc())
-            self._end("failed", LabError("train.failed", error=f"{type(e).__name__}: {e}"))
-        finally:
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-
+        self.race = Race(cfg, load_dataset(cfg.data), callbacks=[_Control(self)])
+        self._set_status("running")
+        self.race.fit()
+        if self._stop.is_set():
+            self._end("stopped")
+        elif all(lane.status == "diverged" for lane in self.race.lanes):
+            self._end("diverged", LabError("race.all_diverged"))
+        else:
+            self._end("finished")
 
 
 def race_bench(repeats: int = 3, epochs: int = 3) -> dict:

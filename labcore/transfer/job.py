@@ -9,10 +9,8 @@ race under the job registry with pause/resume/stop, and afterwards exposes the b
 from __future__ import annotations
 
 import copy
-import logging
 import math
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,8 +37,6 @@ from labcore.transfer.strategies import (
 )
 from labcore.transfer.targets import load_target
 from labcore.transfer.weights import pretrained_net
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -333,30 +329,19 @@ class TransferJob(TrainingJob):
         report = classification_report(y_true, y_prob, data.class_names)
         return Outcome(loss, report.accuracy, y_true, y_prob, report, best_epoch, False)
 
-    def _run(self) -> None:
+    def _work(self) -> None:
         cfg: TransferConfig = self.config
-        self._started = time.perf_counter()
-        try:
-            torch.set_num_threads(self.threads)  # per thread in torch's OpenMP build
-            data = self._data or load_target(cfg.target, cfg.labels_per_class, cfg.train.seed)
-            self.race = TransferRace(cfg, data, user_state=self._user_state, control=self._control)
-            self._set_status("running")
-            self.race.fit()
-            self.results = self.race.results()
-            self.best = best_result(self.results)
-            if self.best is None:
-                self._end("stopped" if self._stop.is_set() else "diverged", None if self._stop.is_set()
-                          else LabError("transfer.all_diverged"))
-                return
-            lane = self.race.lanes[self.best.strategy]
-            self.trainer = TrainedModel(lane.net, data, self.best.strategy)
-            self.outcome = self._outcome(self.best.best_epoch)
-            self._end("stopped" if self._stop.is_set() else "finished")
-        except LabError as e:
-            self._end("failed", e)
-        except Exception as e:  # the page shows a sentence, the server log keeps the traceback
-            log.error("transfer job %s failed:\n%s", self.id, traceback.format_exc())
-            self._end("failed", LabError("train.failed", error=f"{type(e).__name__}: {e}"))
-        finally:
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
+        data = self._data or load_target(cfg.target, cfg.labels_per_class, cfg.train.seed)
+        self.race = TransferRace(cfg, data, user_state=self._user_state, control=self._control)
+        self._set_status("running")
+        self.race.fit()
+        self.results = self.race.results()
+        self.best = best_result(self.results)
+        if self.best is None:
+            self._end("stopped" if self._stop.is_set() else "diverged", None if self._stop.is_set()
+                      else LabError("transfer.all_diverged"))
+            return
+        lane = self.race.lanes[self.best.strategy]
+        self.trainer = TrainedModel(lane.net, data, self.best.strategy)
+        self.outcome = self._outcome(self.best.best_epoch)
+        self._end("stopped" if self._stop.is_set() else "finished")

@@ -4,50 +4,21 @@ used. (AppTest has no browser: `run_every` never fires, so the tests poll `at.ru
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.conftest import job_of, open_page, poll
+
 PAGE = "views/autoencoders.py"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_registry():
-    st.cache_resource.clear()  # process-global: jobs must not leak from one test into the next
-    yield
-    from app.state import registry
-
-    registry().stop_all(wait=2)
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE)
 
 
 def _job(at: AppTest):
-    from app.state import registry
-
-    return registry().get(at.session_state["ae_job_id"])
-
-
-def _poll(at: AppTest, until, timeout: float = 90.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        assert not at.exception, at.exception
-        if until(at):
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
+    return job_of(at, "ae_job_id")
 
 
 def _chart_count(at: AppTest) -> int:
@@ -68,7 +39,7 @@ def test_training_runs_to_the_result_tabs_and_a_typed_point_decodes():
     at.slider(key="ae.epochs").set_value(15).run()
     at.button(key="ae.btn_train").click().run()
     assert not at.exception, at.exception
-    _poll(at, lambda a: _job(a).done)
+    poll(at, lambda a: _job(a).done)
     at.run()
     assert _job(at).status == "finished"
     labels = [t.label for t in at.tabs]
@@ -82,6 +53,10 @@ def test_training_runs_to_the_result_tabs_and_a_typed_point_decodes():
     assert at.session_state["ae.z1"] == 1.5 and at.session_state["ae.picked"] is None
     at.slider(key="ae.test_noise").set_value(0.3).run()
     assert not at.exception, at.exception
+    # An autoencoder is no classifier: the Explain page does not offer it (and does not trip over it).
+    at.switch_page("views/explain.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="ex_model").options == ["Quick default: small CNN on shapes"]
 
 
 def test_a_vae_with_held_out_classes_scores_anomalies():
@@ -91,7 +66,7 @@ def test_a_vae_with_held_out_classes_scores_anomalies():
     at.multiselect(key="ae.holdout").set_value([0]).run()
     at.slider(key="ae.epochs").set_value(25).run()
     at.button(key="ae.btn_train").click().run()
-    _poll(at, lambda a: _job(a).done)
+    poll(at, lambda a: _job(a).done)
     at.run()
     assert not at.exception, at.exception
     job = _job(at)
@@ -109,7 +84,7 @@ def test_a_run_can_be_paused_and_stopped():
     at = _page()
     at.slider(key="ae.epochs").set_value(300).run()
     at.button(key="ae.btn_train").click().run()
-    _poll(at, lambda a: _job(a).latest() is not None and _job(a).status == "running")
+    poll(at, lambda a: _job(a).latest() is not None and _job(a).status == "running")
     assert at.selectbox(key="ae.model").disabled  # locked while training
     at.button(key="ae.btn_pause").click().run()
     assert _job(at).status == "paused"
@@ -126,7 +101,7 @@ def test_an_offline_dataset_fails_with_a_sentence_not_a_traceback(data_home):
     at = _page()
     at.selectbox(key="ae.data").set_value("mnist").run()
     at.button(key="ae.btn_train").click().run()
-    _poll(at, lambda a: _job(a).done)
+    poll(at, lambda a: _job(a).done)
     at.run()
     assert not at.exception, at.exception
     assert _job(at).status == "failed"

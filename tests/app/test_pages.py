@@ -7,48 +7,21 @@ check for exceptions on every round (a race can show up in one round only).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.conftest import APP, job_of, open_page, poll
 
-
-@pytest.fixture(autouse=True)
-def _fresh_registry():
-    # cache_resource is process-global: without this, jobs leak from one test into the next.
-    st.cache_resource.clear()
-    yield
-    from app.state import registry
-
-    registry().stop_all(wait=2)
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def _app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _poll(at: AppTest, until, timeout: float = 90.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        assert not at.exception, at.exception
-        if until(at):
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
+    return open_page()
 
 
 def _job(at: AppTest):
-    from app.state import registry
-
-    return registry().get(at.session_state["job_id"])
+    return job_of(at, "job_id")
 
 
 def test_home_page_renders():
@@ -70,7 +43,7 @@ def test_train_streams_then_finishes_with_results():
     at.slider(key="train.epochs").set_value(8).run()
     at.button(key="btn_train").click().run()
     assert not at.exception, at.exception
-    _poll(at, lambda a: _job(a).done)
+    poll(at, lambda a: _job(a).done)
     job = _job(at)
     assert job.status == "finished"
     at.run()
@@ -87,14 +60,14 @@ def test_stop_and_pause_act_at_once():
     at.switch_page("views/train.py").run()
     at.slider(key="train.epochs").set_value(100).run()
     at.button(key="btn_train").click().run()
-    _poll(at, lambda a: len(_job(a).snapshot()[0]) > 5)
+    poll(at, lambda a: len(_job(a).snapshot()[0]) > 5)
     at.button(key="btn_pause").click().run()
     assert _job(at).status == "paused"
     n = len(_job(at).snapshot()[0])
     time.sleep(0.5)
     assert len(_job(at).snapshot()[0]) <= n + 1  # at most the batch in flight
     at.button(key="btn_resume").click().run()
-    _poll(at, lambda a: len(_job(a).snapshot()[0]) > n + 3)
+    poll(at, lambda a: len(_job(a).snapshot()[0]) > n + 3)
     t0 = time.perf_counter()
     at.button(key="btn_stop").click().run()
     assert _job(at).join(1.0), "the training thread did not end within 1 s of Stop"
@@ -110,7 +83,7 @@ def test_diverging_run_shows_a_hint_not_a_traceback():
     at.switch_page("views/train.py").run()
     at.select_slider(key="optim.adam.lr").set_value(100.0).run()
     at.button(key="btn_train").click().run()
-    _poll(at, lambda a: _job(a).done)
+    poll(at, lambda a: _job(a).done)
     at.run()
     assert _job(at).status == "diverged"
     assert not at.exception
@@ -133,7 +106,7 @@ def test_other_kinds_of_data_train(dataset):
     at.selectbox(key="data.name").set_value(dataset).run()
     at.slider(key="train.epochs").set_value(3).run()
     at.button(key="btn_train").click().run()
-    _poll(at, lambda a: _job(a).done, timeout=60)
+    poll(at, lambda a: _job(a).done, timeout=60)
     at.run()
     assert not at.exception, at.exception
     assert _job(at).status == "finished"

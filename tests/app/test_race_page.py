@@ -3,53 +3,22 @@ runs a preset to the leaderboard, edits contenders, stops. (AppTest has no brows
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from labcore.train.race_setup import from_query, preset, to_query
+from tests.app.conftest import job_of, open_page, poll
 
-APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 PAGE = "views/race.py"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_registry():
-    st.cache_resource.clear()  # process-global: jobs must not leak from one test into the next
-    yield
-    from app.state import registry
-
-    registry().stop_all(wait=2)
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def _page(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _poll(at: AppTest, until, timeout: float = 120.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        assert not at.exception, at.exception
-        if until(at):
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
+    return open_page(PAGE, **query)
 
 
 def _job(at: AppTest):
-    from app.state import registry
-
-    return registry().get(at.session_state["race_job_id"])
+    return job_of(at, "race_job_id")
 
 
 def test_the_page_renders_a_preset_and_puts_it_in_the_url():
@@ -68,7 +37,7 @@ def test_a_preset_runs_to_the_leaderboard():
     assert [at.selectbox(key=f"race.c{cid}.name").value for cid in at.session_state["race.ids"]] == ["lion", "adamw"]
     at.button(key="race.btn_start").click().run()
     assert not at.exception, at.exception
-    _poll(at, lambda a: _job(a).done)
+    poll(at, lambda a: _job(a).done)
     at.run()
     assert not at.exception, at.exception
     assert _job(at).status == "finished"
@@ -76,6 +45,15 @@ def test_a_preset_runs_to_the_leaderboard():
     assert len(board.value) == 2
     assert set(board.value["Contender"]) == {"Lion · lr 0.0003 · wd 0.03", "AdamW · lr 0.001"}
     assert any(s.value == "Leaderboard" for s in at.subheader)
+
+    # Each contender can then be explained like a model from the Train page.
+    at.switch_page("views/explain.py").run()
+    assert not at.exception, at.exception
+    key = f"{_job(at).id}:1"
+    assert sum("from the race" in o for o in at.selectbox(key="ex_model").options) == 2
+    at.selectbox(key="ex_model").set_value(key).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="ex_model").value == key and len(at.get("plotly_chart")) >= 2
 
 
 def test_a_link_restores_its_setup():
@@ -113,7 +91,7 @@ def test_a_running_race_can_be_paused_and_stopped():
     at.slider(key="race.epochs").set_value(50).run()
     at.selectbox(key="race.model").set_value("mlp").run()
     at.button(key="race.btn_start").click().run()
-    _poll(at, lambda a: any(s.steps for s in _job(a).standings()))
+    poll(at, lambda a: any(s.steps for s in _job(a).standings()))
     assert at.selectbox(key=f"race.c{at.session_state['race.ids'][0]}.name").disabled  # locked while racing
     at.button(key="race.btn_pause").click().run()
     assert _job(at).status == "paused"

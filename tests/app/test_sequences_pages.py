@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.conftest import open_page
 
-
-@pytest.fixture(autouse=True)
-def _fresh_registry():
-    st.cache_resource.clear()
-    yield
-    from app.state import registry
-
-    registry().stop_all(wait=2)
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def _page(path: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(path)
 
 
 def _wait_done(at: AppTest, key: str, timeout: float = 120.0) -> None:

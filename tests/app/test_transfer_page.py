@@ -4,51 +4,23 @@ images is read (and a hostile one refused) without a traceback, and the trained 
 from __future__ import annotations
 
 import io
-import time
 import zipfile
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+from tests.app.conftest import job_of, open_page, poll
 
-
-@pytest.fixture(autouse=True)
-def _fresh_registry():
-    st.cache_resource.clear()
-    yield
-    from app.state import registry
-
-    registry().stop_all(wait=2)
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def _page(path: str = "views/transfer.py") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run()
-    at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(path, timeout=90)
 
 
 def _job(at: AppTest):
-    from app.state import registry
-
-    return registry().get(at.session_state["tl_job_id"])
-
-
-def _poll(at: AppTest, until, timeout: float = 120.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        assert not at.exception, at.exception
-        if until(at):
-            return
-        time.sleep(0.3)
-    raise AssertionError("condition not reached in time")
+    return job_of(at, "tl_job_id")
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -73,7 +45,7 @@ def test_the_offline_default_races_to_a_results_table_and_feeds_try_it():
     at.slider(key="tl.epochs").set_value(4).run()
     at.button(key="tl.btn_start").click().run()
     assert not at.exception, at.exception
-    _poll(at, lambda a: _job(a).done)
+    poll(at, lambda a: _job(a).done)
     at.run()
     assert _job(at).status == "finished", _job(at).error
     (table,) = at.dataframe
@@ -101,7 +73,7 @@ def test_a_zip_of_your_images_is_read_and_a_hostile_one_refused():
     assert at.session_state["tl.upload_bundle"].class_names == ["blue", "red"]
     at.slider(key="tl.epochs").set_value(2).run()
     at.button(key="tl.btn_start").click().run()
-    _poll(at, lambda a: _job(a).done)
+    poll(at, lambda a: _job(a).done)
     at.run()
     assert _job(at).status == "finished", _job(at).error
     assert _job(at).trainer.data.class_names == ["blue", "red"]

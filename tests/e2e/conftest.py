@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -116,3 +117,16 @@ def plot_points(page, nth: int = 0) -> int:
                       return el.calcdata.reduce((n, cd) => n + cd.filter(p => p && p.x !== undefined).length, 0); }""",
         nth,
     )
+
+
+def no_exception(page) -> None:
+    """No Streamlit exception box anywhere on the page."""
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def chart_shot(page, index: int, name: str) -> Path:
+    """A screenshot of one chart (scrolled into view): the full-page shot stops at the viewport."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.locator("[data-testid='stPlotlyChart']").nth(index).screenshot(path=str(path))
+    return path

@@ -9,7 +9,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot, wait_for_app
+from tests.e2e.conftest import no_exception, shot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +23,6 @@ SCATTER = """() => {
           first: dots.length ? [arr(dots[0].x)[0], arr(dots[0].y)[0]] : null,
           star: el.data.some(t => t.marker && t.marker.symbol === 'star')};
 }"""
-
-
-def _no_exception(page) -> None:
-    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 def _scatter(page) -> dict:
@@ -47,7 +43,7 @@ def test_training_fills_the_latent_map_and_a_click_decodes(page, server):
     url, _ = server
     page.goto(f"{url}/autoencoders")
     wait_for_app(page)
-    _no_exception(page)
+    no_exception(page)
     expect(page.get_by_role("heading", name="Autoencoders")).to_be_visible()
     assert _scatter(page)["n"] == 0
     shot(page, "autoencoders-setup")
@@ -64,7 +60,7 @@ def test_training_fills_the_latent_map_and_a_click_decodes(page, server):
     assert first["n"] == 540  # digits: every validation and test image
     moved = _wait(page, lambda s: s["n"] and s["first"] != first["first"])  # the codes move as the model learns
     assert moved["n"] == first["n"]
-    _no_exception(page)
+    no_exception(page)
 
     # Pause (a map redrawn twice a second is a moving target), click it: the decoder panel shows that spot
     # and the map marks it with a star.
@@ -95,7 +91,7 @@ def test_training_fills_the_latent_map_and_a_click_decodes(page, server):
     page.get_by_role("button", name="Stop", exact=True).click()
     expect(page.get_by_role("tab", name="Reconstructions")).to_be_visible(timeout=15_000)
     wait_for_app(page)
-    _no_exception(page)
+    no_exception(page)
     expect(page.get_by_text(re.compile(r"^Stopped\. "))).to_be_visible()
     page.get_by_role("tab", name="Autoencoder vs PCA").click()
     expect(page.get_by_text("Test reconstruction error with k = 2")).to_be_visible()

@@ -8,13 +8,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import plot_points, shot, wait_for_app
+from tests.e2e.conftest import no_exception, plot_points, shot, wait_for_app
 
 pytestmark = pytest.mark.e2e
-
-
-def _no_exception(page) -> None:
-    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 def _curve_point_count(page) -> int:
@@ -26,7 +22,7 @@ def test_every_page_opens_without_an_exception(page, server):
     for path in ("", "train"):
         page.goto(f"{url}/{path}")
         wait_for_app(page)
-        _no_exception(page)
+        no_exception(page)
         expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
         shot(page, f"page-{path or 'home'}")
 
@@ -56,12 +52,12 @@ def test_train_streams_points_then_stop(page, server):
     time.sleep(1.5)
     second = _curve_point_count(page)
     assert second > first, f"the chart did not gain points ({first} -> {second})"
-    _no_exception(page)
+    no_exception(page)
     shot(page, "train-running")
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text(re.compile(r"Stopped\. The model"))).to_be_visible(timeout=30_000)
     wait_for_app(page)
-    _no_exception(page)
+    no_exception(page)
     expect(page.get_by_text("Test accuracy")).to_be_visible()
     shot(page, "train-stopped")
     print(f"first points visible {first_point_s:.2f} s after pressing Train (browser incl. polling)")
@@ -74,10 +70,10 @@ def test_full_run_shows_results(page, server):
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_text(re.compile(r"Finished: .* classified correctly"))).to_be_visible(timeout=120_000)
     wait_for_app(page)
-    _no_exception(page)
+    no_exception(page)
     for tab in ("Confusion matrix", "Per class", "ROC curves", "Predictions"):
         page.get_by_role("tab", name=tab).click()
-        _no_exception(page)
+        no_exception(page)
     shot(page, "train-finished")
 
 
@@ -91,5 +87,5 @@ def test_diverging_run_explains_itself(page, server):
     wait_for_app(page)
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_text(re.compile("The loss exploded"))).to_be_visible(timeout=30_000)
-    _no_exception(page)
+    no_exception(page)
     shot(page, "train-diverged")

@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot, wait_for_app
+from tests.e2e.conftest import no_exception, shot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -41,17 +41,13 @@ def _wait_until(condition, timeout: float = 15.0) -> bool:
     return False
 
 
-def _no_exception(page) -> None:
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-
-
 def _open(page, url: str) -> None:
     page.goto(url)
     wait_for_app(page)
     # The chart component loads after the script has finished: wait until plotly has drawn the map.
     drawn = f"() => {{ const el = {MAP}; return !!(el && el.data && el.data.length > 3 && el._fullLayout); }}"
     assert _wait_until(lambda: page.evaluate(drawn), timeout=30), "the map was never drawn"
-    _no_exception(page)
+    no_exception(page)
 
 
 def test_a_slider_redraws_the_path(page, server):
@@ -66,7 +62,7 @@ def test_a_slider_redraws_the_path(page, server):
     lr.press("ArrowLeft")
     assert _wait_until(lambda: _trace_x(page, "SGD") not in ([], before)), "the SGD path was not redrawn"
     wait_for_app(page)
-    _no_exception(page)
+    no_exception(page)
     assert _wait_until(lambda: "sgd.lr=0.001" in _href(page)), _href(page)  # the link follows
     shot(page, "playground-slider")
 
@@ -81,7 +77,7 @@ def test_a_click_on_the_map_moves_the_start(page, server):
     page.mouse.click(x, y)
     assert _wait_until(lambda: "&x=" in _href(page) and "&y=" in _href(page)), _href(page)
     wait_for_app(page)
-    _no_exception(page)
+    no_exception(page)
     start = page.evaluate(f"() => {{ const d = {MAP}._fullData; return [d[d.length - 1].x[0], d[d.length - 1].y[0]]; }}")
     assert start[0] > 1.5 and start[1] > 1.5, start  # upper right of the [-5, 5] square
     shot(page, "playground-click")
@@ -94,7 +90,7 @@ def test_play_replays_the_race(page, server):
     page.locator("[data-testid='stPlotlyChart']").first.get_by_text("Play").click()
     assert _wait_until(lambda: _dots_x(page) != end, timeout=5), "the dots did not move"
     assert _wait_until(lambda: _dots_x(page) == pytest.approx(end, abs=1e-6), timeout=15), "the replay did not end"
-    _no_exception(page)
+    no_exception(page)
 
 
 def test_a_shared_link_restores_a_diverging_setup(page, server):
@@ -104,5 +100,5 @@ def test_a_shared_link_restores_a_diverging_setup(page, server):
     expect(page.get_by_text("This is divergence")).to_be_visible()
     names = page.evaluate(f"() => {MAP}.data.map(t => t.name).filter(n => n)")
     assert any(n.startswith("SGD · diverged at step") for n in names), names
-    _no_exception(page)
+    no_exception(page)
     shot(page, "playground-diverged")

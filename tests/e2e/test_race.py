@@ -10,17 +10,13 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import plot_points, shot, wait_for_app
+from tests.e2e.conftest import no_exception, plot_points, shot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
 # MLP on digits, long enough to still be running when we look twice; contender 3 is bound to blow up.
 LINK = urlencode({"data": "digits", "model": "mlp", "train.epochs": "200", "c1": "adam", "c2": "momentum",
                   "c3": "sgd", "c3.lr": "100.0"})
-
-
-def _no_exception(page) -> None:
-    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 def _curve_points(page) -> int:
@@ -41,7 +37,7 @@ def test_race_streams_overlaid_curves_then_stops_to_a_leaderboard(page, server):
     url, _ = server
     page.goto(f"{url}/race?{LINK}")
     wait_for_app(page)
-    _no_exception(page)
+    no_exception(page)
     expect(page.get_by_text("same initial weights", exact=False)).to_be_visible()
     shot(page, "race-setup")
     before = _curve_points(page)
@@ -53,13 +49,13 @@ def test_race_streams_overlaid_curves_then_stops_to_a_leaderboard(page, server):
     expect(page.get_by_text(re.compile(r"diverged at step \d+"))).to_be_visible(timeout=30_000)
     third = _wait_for_points(page, second)  # ...and go on after one contender left the race
     assert third > second
-    _no_exception(page)
+    no_exception(page)
     shot(page, "race-running")
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text(re.compile(r"^Stopped\. "))).to_be_visible(timeout=10_000)
     wait_for_app(page)
     expect(page.get_by_text("Leaderboard", exact=True)).to_be_visible()
-    _no_exception(page)
+    no_exception(page)
     shot(page, "race-stopped")
 
 
@@ -67,7 +63,7 @@ def test_a_link_brings_its_setup_back(page, server):
     url, _ = server
     page.goto(f"{url}/race?{urlencode({'c1': 'lion', 'c2': 'adamw', 'c2.weight_decay': '0.05'})}")
     wait_for_app(page)
-    _no_exception(page)
+    no_exception(page)
     expect(page.get_by_text("Contender 2")).to_be_visible()
     expect(page.locator("[role=combobox][aria-label='Optimizer']")).to_have_count(2)
     chosen = page.locator("[role=combobox][aria-label='Optimizer']").evaluate_all(

@@ -1,0 +1,58 @@
+"""AppTest harness shared by the page tests.
+
+AppTest has no browser, so `run_every` never fires: tests poll by calling `at.run()` in a loop and check
+for exceptions on every round (a race can show up in one round only).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+@pytest.fixture
+def fresh_registry():
+    """cache_resource is process-global: without this, jobs leak from one test into the next."""
+    st.cache_resource.clear()
+    yield
+    from app.state import registry
+
+    registry().stop_all(wait=2)
+    st.cache_resource.clear()
+
+
+def open_page(page: str | None = None, timeout: float = 60, **query: str) -> AppTest:
+    """The app run once (with `query` in the URL), then switched to `page`; no exception allowed."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.query_params.update(query)
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def poll(at: AppTest, until: Callable[[AppTest], bool], timeout: float = 120.0) -> None:
+    """Rerun until `until(at)` holds, failing on any exception on the way."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if until(at):
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+def job_of(at: AppTest, key: str):
+    """The registry's job whose id the page keeps in session state under `key`."""
+    from app.state import registry
+
+    return registry().get(at.session_state[key])

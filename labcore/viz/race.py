@@ -110,6 +110,8 @@ def race_figure(standings: list[Standing], labels: list[str], *, target: float |
                                   "showarrow": False, "font": {"size": 11, "color": NEUTRAL_COLOR}}]
     if not any(s.steps for s in standings):
         layout["xaxis"]["range"] = [0, 1]
+        if log_loss:
+            layout["yaxis"]["range"] = [-1, 1]  # 0.1 to 10 until there is a loss to show
         layout["annotations"] = [*layout.get("annotations", []), message_annotation(t("race.press_start", lang), "x", "y")]
     return styled_figure(traces, layout, height=RACE_HEIGHT, hovermode="closest")
 

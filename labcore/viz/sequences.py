@@ -36,6 +36,7 @@ def compare_curves_figure(runs: list[tuple[str, list[dict]]], *, metric: str = "
     if metric.endswith("acc"):
         layout["yaxis"] |= {"range": [0, 1.02], "tickformat": ".0%"}
     if not traces:
+        layout["xaxis"]["range"] = [0, 1]
         layout["annotations"] = [message_annotation(t("sequences.viz.press_train", lang))]
     return styled_figure(traces, layout, height=HEIGHT, hovermode="x unified")
 

@@ -42,8 +42,11 @@ def transfer_curves_figure(lanes: dict[str, tuple[list[dict], list[dict]]], *, l
         "xaxis2": {"domain": [0.55, 1], "title": t("viz.epoch", lang), "anchor": "y2"},
         "yaxis2": {"title": t("transfer.viz.val_acc", lang), "anchor": "x2", "range": [0, 1.02], "tickformat": ".0%"},
     }
-    if not traces:
-        layout["annotations"] = [message_annotation(t("transfer.viz.press_start", lang))]
+    if not traces:  # both panels drawn empty, with tidy ranges, and a note in the middle
+        traces = [go.Scatter(x=[], y=[], xaxis=xa, yaxis=ya, showlegend=False) for xa, ya in (("x", "y"), ("x2", "y2"))]
+        layout["xaxis"]["range"] = layout["xaxis2"]["range"] = [0, 1]
+        layout["yaxis"] |= {"range": [-1, 1], "dtick": "D2"}  # log axis: 0.1 to 10, labelled 1-2-5
+        layout["annotations"] = [message_annotation(t("transfer.viz.press_start", lang), "x", "y")]
     return styled_figure(traces, layout, height=380, hovermode="x unified")
 
 

@@ -8,6 +8,7 @@ import math
 import streamlit as st
 
 from app.state import current_job, lang, lease, registry, tr
+from app.widgets import pause_stop_buttons
 from labcore.i18n import LabError
 from labcore.train.compare import CompareConfig, CompareJob
 
@@ -31,14 +32,7 @@ def job_buttons(cfg: CompareConfig | None, job_key: str, label: str) -> CompareJ
     cols = st.columns([1.4, 1, 1, 3], vertical_alignment="bottom")
     cols[0].button(label, type="primary", on_click=_start, args=(cfg, job_key), disabled=active or cfg is None,
                    key=f"{job_key}.train", icon=":material/play_arrow:", width="stretch")
-    if active and job.status == "paused":
-        cols[1].button(tr("train.resume"), on_click=job.resume, key=f"{job_key}.resume", icon=":material/resume:",
-                       width="stretch")
-    else:
-        cols[1].button(tr("train.pause"), on_click=job.pause if active else None, disabled=not active,
-                       key=f"{job_key}.pause", icon=":material/pause:", width="stretch")
-    cols[2].button(tr("train.stop"), on_click=job.stop if active else None, disabled=not active,
-                   key=f"{job_key}.stop", icon=":material/stop:", width="stretch")
+    pause_stop_buttons(cols[1], cols[2], job, f"{job_key}.")
     if f"{job_key}.error" in st.session_state:
         st.warning(st.session_state[f"{job_key}.error"])
     return job

@@ -235,3 +235,17 @@ def run_controls() -> RunConfig:
 
 def _fmt(v: float) -> str:
     return f"{v:g}"
+
+
+def pause_stop_buttons(pause_col, stop_col, job, prefix: str = "") -> None:
+    """Pause (Resume while paused) and Stop for a page's background job, disabled when none is running.
+    Keys: `{prefix}btn_pause`, `{prefix}btn_resume`, `{prefix}btn_stop`."""
+    active = job is not None and not job.done
+    if active and job.status == "paused":
+        pause_col.button(tr("train.resume"), on_click=job.resume, key=f"{prefix}btn_resume", icon=":material/resume:",
+                         width="stretch")
+    else:
+        pause_col.button(tr("train.pause"), on_click=job.pause if active else None, disabled=not active,
+                         key=f"{prefix}btn_pause", icon=":material/pause:", width="stretch")
+    stop_col.button(tr("train.stop"), on_click=job.stop if active else None, disabled=not active,
+                    key=f"{prefix}btn_stop", icon=":material/stop:", width="stretch")

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from app.state import current_job, lang, lease, registry, tr
-from app.widgets import BATCH_SIZES
+from app.widgets import BATCH_SIZES, pause_stop_buttons
 from labcore.autoencoders import AUTOENCODERS, AEConfig, AutoencoderJob
 from labcore.autoencoders.latent import LatentView, interpolate, reconstruct, sample_grid
 from labcore.autoencoders.models import is_variational
@@ -310,14 +310,7 @@ st.caption(tr("autoencoders.intro"))
 cols = st.columns([1.2, 1, 1, 4], vertical_alignment="bottom")
 cols[0].button(tr("train.train"), type="primary", on_click=_start, args=(cfg,), disabled=active, key=K + "btn_train",
                icon=":material/play_arrow:", width="stretch")
-if active and job.status == "paused":
-    cols[1].button(tr("train.resume"), on_click=job.resume, key=K + "btn_resume", icon=":material/resume:",
-                   width="stretch")
-else:
-    cols[1].button(tr("train.pause"), on_click=job.pause if active else None, disabled=not active,
-                   key=K + "btn_pause", icon=":material/pause:", width="stretch")
-cols[2].button(tr("train.stop"), on_click=job.stop if active else None, disabled=not active, key=K + "btn_stop",
-               icon=":material/stop:", width="stretch")
+pause_stop_buttons(cols[1], cols[2], job, K)
 cols[3].caption(tr(f"autoencoders.about_{'vae' if is_variational(cfg.model) else 'ae'}"))
 if K + "error" in ss:
     st.warning(ss[K + "error"])

@@ -12,7 +12,7 @@ from dataclasses import replace
 import streamlit as st
 
 from app.state import current_job, data_preview, lang, lease, registry, tr
-from app.widgets import BATCH_SIZES, LEARNING_RATES
+from app.widgets import BATCH_SIZES, LEARNING_RATES, pause_stop_buttons
 from labcore.config import DataConfig, OptimConfig, RunConfig
 from labcore.data import DATASETS, dataset_info
 from labcore.i18n import LabError
@@ -269,14 +269,7 @@ cols[0].button(tr("race.add"), on_click=_add, key="race.btn_add", icon=":materia
                disabled=active or len(ids) >= MAX_CONTENDERS)
 cols[1].button(tr("race.start"), type="primary", on_click=_start, args=(cfg,), disabled=active, key="race.btn_start",
                icon=":material/sports_score:", width="stretch")
-if active and job.status == "paused":
-    cols[2].button(tr("train.resume"), on_click=job.resume, key="race.btn_resume", icon=":material/resume:",
-                   width="stretch")
-else:
-    cols[2].button(tr("train.pause"), on_click=job.pause if active else None, disabled=not active,
-                   key="race.btn_pause", icon=":material/pause:", width="stretch")
-cols[3].button(tr("train.stop"), on_click=job.stop if active else None, disabled=not active, key="race.btn_stop",
-               icon=":material/stop:", width="stretch")
+pause_stop_buttons(cols[2], cols[3], job, "race.")
 cols[4].toggle(tr("race.log_loss"), key="race.log", value=True)
 if "race.error" in ss:
     st.warning(ss["race.error"])

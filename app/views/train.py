@@ -10,7 +10,7 @@ import torch
 
 from app import results
 from app.state import current_job, data_preview, lang, lease, registry, tr
-from app.widgets import LEARNING_RATES, key, restore, run_controls
+from app.widgets import LEARNING_RATES, key, pause_stop_buttons, restore, run_controls
 from labcore.config import RunConfig
 from labcore.i18n import LabError
 from labcore.models import build_model, count_parameters, summarize
@@ -59,14 +59,7 @@ active = job is not None and not job.done
 cols = st.columns([1.2, 1, 1, 2.6, 1.2], vertical_alignment="bottom")
 cols[0].button(tr("train.train"), type="primary", on_click=_start, disabled=active, key="btn_train",
                icon=":material/play_arrow:", width="stretch")
-if active and job.status == "paused":
-    cols[1].button(tr("train.resume"), on_click=job.resume, key="btn_resume", icon=":material/resume:",
-                   width="stretch")
-else:
-    cols[1].button(tr("train.pause"), on_click=job.pause if active else None, disabled=not active,
-                   key="btn_pause", icon=":material/pause:", width="stretch")
-cols[2].button(tr("train.stop"), on_click=job.stop if active else None, disabled=not active, key="btn_stop",
-               icon=":material/stop:", width="stretch")
+pause_stop_buttons(cols[1], cols[2], job)
 if active:
     st.session_state.setdefault("live_lr", _nearest_lr(job.config.optim.lr))
     cols[3].select_slider(tr("train.live_lr"), LEARNING_RATES, key="live_lr", format_func=lambda v: f"{v:g}")

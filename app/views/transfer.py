@@ -15,6 +15,7 @@ import streamlit as st
 import torch
 
 from app.state import current_job, lang, lease, registry, tr
+from app.widgets import pause_stop_buttons
 from labcore.config import TrainConfig
 from labcore.i18n import LabError
 from labcore.transfer.backbones import BACKBONES
@@ -340,14 +341,7 @@ elif TARGETS.get(cfg.target).online:
 cols = st.columns([1.3, 1, 1, 3], vertical_alignment="bottom")
 cols[0].button(tr("transfer.start"), type="primary", on_click=_start, args=(cfg,), key="tl.btn_start",
                disabled=active or not cfg.strategies, icon=":material/play_arrow:", width="stretch")
-if active and job.status == "paused":
-    cols[1].button(tr("train.resume"), on_click=job.resume, key="tl.btn_resume", icon=":material/resume:",
-                   width="stretch")
-else:
-    cols[1].button(tr("train.pause"), on_click=job.pause if active else None, disabled=not active,
-                   key="tl.btn_pause", icon=":material/pause:", width="stretch")
-cols[2].button(tr("train.stop"), on_click=job.stop if active else None, disabled=not active, key="tl.btn_stop",
-               icon=":material/stop:", width="stretch")
+pause_stop_buttons(cols[1], cols[2], job, "tl.")
 if not cfg.strategies:
     st.warning(tr("transfer.no_strategy"))
 if "tl.error" in ss:

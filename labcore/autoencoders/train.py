@@ -10,7 +10,6 @@ the VAE's negative ELBO per pixel (for a plain autoencoder kl is 0 and loss = re
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from labcore.i18n import LabError
 from labcore.train.job import TrainingJob, _Control
 from labcore.train.log import MetricLog
 from labcore.train.optimizers import build_optimizer
-from labcore.train.trainer import _SEED_LOCK, HOOKS, Callback, Diverged, pick_device
+from labcore.train.trainer import _SEED_LOCK, Callback, Diverged, check_hooks, pick_device
 
 DISPLAY_POINTS = 1000  # images whose codes the live scatter shows
 SNAPSHOT_EVERY_S = 0.25  # the page polls twice a second; more snapshots would never be seen
@@ -77,10 +76,7 @@ class AETrainer:
         val_gen = torch.Generator(self.device).manual_seed(cfg.train.seed + 2)
         self.val_input = corrupt(self.val_x, cfg.noise, val_gen)
         self.callbacks = list(callbacks)
-        for cb in self.callbacks:
-            unknown = {m for m in dir(cb) if m.startswith("on_") and m not in HOOKS}
-            if unknown:
-                raise TypeError(f"{type(cb).__name__} defines unknown hooks {sorted(unknown)}; use {HOOKS}")
+        check_hooks(self.callbacks)
         self.log = MetricLog()
         self.should_stop = False
         self.step = self.epoch = 0
@@ -207,10 +203,6 @@ class AutoencoderJob(TrainingJob):
 
     def __init__(self, cfg: AEConfig, owner: str | None = None, threads: int = 0):
         super().__init__(cfg, owner, threads)  # reads only cfg.train, which an AEConfig has too
-        if not cfg.train.num_threads:
-            # Small networks: one OpenMP thread is faster than two fighting the server for 2 cores
-            # (a digits autoencoder took 1.0 s with one thread, 6 s with two on a busy machine).
-            self.threads = max(1, min(self.threads, (os.cpu_count() or 1) - 1))
         self.latent: LatentView | None = None
         self.pca: PCABaseline | None = None
         self.pca_val_recon: float | None = None

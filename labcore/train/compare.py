@@ -9,7 +9,6 @@ the forecast plot moves while the model learns.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field, replace
 
@@ -84,10 +83,6 @@ class CompareJob(TrainingJob):
 
     def __init__(self, cfg: CompareConfig, owner: str | None = None, threads: int = 0):
         super().__init__(cfg, owner, threads)  # reads only cfg.train, which a CompareConfig has too
-        if not cfg.train.num_threads:
-            # Small recurrent nets gain nothing from a second core, and OpenMP threads fighting the server and
-            # the browser for 2 cores made a run many times slower (as for the race): one thread.
-            self.threads = max(1, min(self.threads, (os.cpu_count() or 1) - 1))
         if not cfg.models:
             raise ValueError("a comparison needs at least one model")
         self.contenders = [Contender(m) for m in cfg.models]

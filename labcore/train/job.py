@@ -96,8 +96,9 @@ class TrainingJob:
 
     def __init__(self, cfg: RunConfig, owner: str | None = None, threads: int = 0):
         self.id = uuid.uuid4().hex[:8]
-        # torch threads for this run: the config's, else what the registry could spare, else every core.
-        self.threads = cfg.train.num_threads or threads or os.cpu_count() or 1
+        # torch threads for this run: the config's, else what the registry could spare, else all cores but
+        # one (left to the server and the browser, as the registry does).
+        self.threads = cfg.train.num_threads or threads or spare_threads(0)
         self.config, self.owner = cfg, owner
         self.created = time.time()
         self._lock = threading.Lock()

@@ -10,6 +10,7 @@ import copy
 import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,14 @@ class Callback:
     def on_batch_end(self, trainer: Trainer, logs: dict) -> None: ...
     def on_epoch_end(self, trainer: Trainer, logs: dict) -> None: ...
     def on_fit_end(self, trainer: Trainer, logs: dict) -> None: ...
+
+
+def check_hooks(callbacks: Sequence[Callback]) -> None:
+    """A misspelt hook would silently never run: refuse callbacks with `on_` methods the loops never call."""
+    for cb in callbacks:
+        unknown = {m for m in dir(cb) if m.startswith("on_") and m not in HOOKS}
+        if unknown:
+            raise TypeError(f"{type(cb).__name__} defines unknown hooks {sorted(unknown)}; use {HOOKS}")
 
 
 class Diverged(Exception):
@@ -91,10 +100,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         # Forecasting datasets are regression: mean squared error, and no accuracy to report.
         self.regression = data.info.task == "regression"
-        for cb in self.callbacks:  # a misspelt hook would silently never run
-            unknown = {m for m in dir(cb) if m.startswith("on_") and m not in HOOKS}
-            if unknown:
-                raise TypeError(f"{type(cb).__name__} defines unknown hooks {sorted(unknown)}; use {HOOKS}")
+        check_hooks(self.callbacks)
         self.log = MetricLog()
         self.should_stop = self.stopped_early = False
         self.step = self.epoch = 0

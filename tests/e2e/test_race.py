@@ -15,7 +15,7 @@ from tests.e2e.conftest import no_exception, plot_points, shot, wait_for_app
 pytestmark = pytest.mark.e2e
 
 # MLP on digits, long enough to still be running when we look twice; contender 3 is bound to blow up.
-LINK = urlencode({"data": "digits", "model": "mlp", "train.epochs": "200", "c1": "adam", "c2": "momentum",
+LINK = urlencode({"data": "digits", "model": "mlp", "train.epochs": "1000", "c1": "adam", "c2": "momentum",
                   "c3": "sgd", "c3.lr": "100.0"})
 
 
@@ -51,6 +51,10 @@ def test_race_streams_overlaid_curves_then_stops_to_a_leaderboard(page, server):
     assert third > second
     no_exception(page)
     shot(page, "race-running")
+    # Pause first, then Stop while paused: on a quiet machine the race could otherwise end before the click.
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_text(re.compile(r"Paused · epoch"))).to_be_visible(timeout=10_000)
+    wait_for_app(page)  # the rerun after Pause has finished: Stop is the button it drew
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text(re.compile(r"^Stopped\. "))).to_be_visible(timeout=10_000)
     wait_for_app(page)

@@ -93,7 +93,7 @@ def train(a: argparse.Namespace) -> int:
 
 
 def bench(a: argparse.Namespace) -> int:
-    result = BENCHMARKS[a.name](repeats=a.repeats)
+    result = BENCHMARKS[a.name](**({"repeats": a.repeats} if a.repeats else {}))
     print(json.dumps(result) if a.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
     b = sub.add_parser("bench", help="benchmarks, as ratios against a baseline from the same run")
     b.add_argument("name", choices=sorted(BENCHMARKS))
-    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--repeats", type=int, default=None, help="default: each benchmark's own")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=bench)
 

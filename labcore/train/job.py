@@ -60,6 +60,8 @@ class _Control(Callback):
 
     def on_batch_end(self, trainer: Trainer, logs: dict) -> None:
         job = self.job
+        if not job._resume.is_set() and hasattr(trainer, "flush"):
+            trainer.flush()  # a paused chart shows every step taken, not the last bunch read back
         while not job._resume.is_set() and not job._stop.is_set():
             job._resume.wait(0.05)
         if job._stop.is_set():

@@ -135,6 +135,7 @@ def test_pause_freezes_and_resume_continues(jobs):
     assert job.status == "paused" and not job.done
     time.sleep(0.2)  # a step already under way may still land
     frozen = n_steps(job)
+    assert frozen == job.trainer.step  # every step taken is on the chart while paused
     time.sleep(0.5)
     assert n_steps(job) == frozen
     job.resume()

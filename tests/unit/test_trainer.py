@@ -7,11 +7,13 @@ import dataclasses
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from labcore.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import load_dataset
 from labcore.models import default_config
+from labcore.train.optimizers import build_optimizer
 from labcore.train.trainer import HOOKS, Callback, Diverged, EarlyStopping, Trainer
 
 
@@ -193,7 +195,9 @@ def test_callbacks_get_every_hook_in_order():
 
         def on_batch_end(self, trainer, logs):
             self.calls.append("batch")
-            assert logs["step"] == trainer.step and "loss" in logs
+            assert logs["step"] == trainer.step
+            if trainer.step == 1:  # the first step is logged at once (the page's first point)
+                assert "loss" in logs and trainer.log.last_step["step"] == 1
 
         def on_epoch_end(self, trainer, logs):
             self.calls.append(f"epoch_end {logs['epoch']}")
@@ -253,3 +257,52 @@ def test_byte_images_are_scaled_per_batch(fake_mnist):
     assert all(x.dtype == torch.float32 and x.max() <= 1 and x.max() > 0.9 for x in seen)
     _, acc = trainer.evaluate(data.x_test, data.y_test)
     assert 0 <= acc <= 1
+
+
+class _DropGradients(Callback):
+    """Replaces the gradients behind the trainer's back (as other code calling zero_grad would)."""
+
+    def on_batch_end(self, trainer, logs):
+        if trainer.step == 3:
+            trainer.optimizer.zero_grad(set_to_none=True)
+
+
+@pytest.mark.parametrize("callbacks", [(), (_DropGradients(),)], ids=["plain", "gradients-replaced"])
+def test_each_logged_step_equals_a_hand_written_loop(callbacks):
+    """Loss and gradient norm per step, against zero_grad/forward/backward/norm/step written out by hand."""
+    cfg = _cfg("digits", "cnn", optim={"name": "adamw", "weight_decay": 0.01}, train={"epochs": 1})
+    data = load_dataset(cfg.data)
+    trainer = Trainer(cfg, data, callbacks=list(callbacks))
+    model = copy.deepcopy(trainer.model)
+    optimizer = build_optimizer(model.parameters(), cfg.optim)
+    trainer.fit()
+    order = torch.randperm(len(data.y_train), generator=torch.Generator().manual_seed(cfg.train.seed))
+    b = trainer.batch_size
+    for i, row in enumerate(trainer.log.snapshot()[0][:8]):
+        idx = order[i * b : (i + 1) * b]
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
+        loss.backward()
+        norm = torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item()
+        optimizer.step()
+        assert row["loss"] == pytest.approx(loss.item(), rel=1e-5)
+        assert row["grad_norm"] == pytest.approx(norm, rel=1e-5)
+    assert trainer._flat_grad is not None  # the fast path (one flat gradient buffer) was the one tested
+    # the epoch's running accuracy and loss add up the same rows the log shows
+    steps, epochs = trainer.log.snapshot()
+    sizes = [min(b, len(data.y_train) - i * b) for i in range(len(steps))]
+    assert epochs[0]["loss"] == pytest.approx(sum(r["loss"] * s for r, s in zip(steps, sizes, strict=True)) / sum(sizes))
+    assert 0 < epochs[0]["acc"] <= 1
+
+
+def test_a_parameter_without_gradient_is_left_alone():
+    """A parameter the forward pass never uses keeps grad None: the optimizer (with decay) must not touch it."""
+    data = load_dataset("moons")
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    model.spare = nn.Parameter(torch.ones(3))
+    cfg = _cfg("moons", "mlp", optim={"name": "adamw", "lr": 0.01, "weight_decay": 0.5})
+    trainer = Trainer(cfg, data, model=model)
+    trainer.fit()
+    assert model.spare.grad is None and torch.equal(model.spare.detach(), torch.ones(3))
+    assert trainer._flat_grad is None  # the plain path: no shared buffer to leave the spare one in
+    assert trainer.log.epochs[-1]["val_acc"] > 0.8

@@ -86,8 +86,10 @@ def test_training_fills_the_latent_map_and_a_click_decodes(page, server):
     expect(page.get_by_text(re.compile(r"Training · epoch"))).to_be_visible(timeout=10_000)
 
     # Pause again before Stop: on a fast machine the 300 epochs could otherwise end before the click lands.
+    # Then let the Pause rerun finish: a click during a rerun can be lost (seen once in a full run).
     page.get_by_role("button", name="Pause", exact=True).click()
     expect(page.get_by_text(re.compile(r"Paused · epoch"))).to_be_visible(timeout=10_000)
+    wait_for_app(page)
     page.get_by_role("button", name="Stop", exact=True).click()
     expect(page.get_by_role("tab", name="Reconstructions")).to_be_visible(timeout=15_000)
     wait_for_app(page)

@@ -240,7 +240,7 @@ def _fmt(v: float) -> str:
 def pause_stop_buttons(pause_col, stop_col, job, prefix: str = "") -> None:
     """Pause (Resume while paused) and Stop for a page's background job, disabled when none is running.
     Keys: `{prefix}btn_pause`, `{prefix}btn_resume`, `{prefix}btn_stop`."""
-    active = job is not None and not job.done
+    active = job is not None and not job.done and job.status != "stopping"
     if active and job.status == "paused":
         pause_col.button(tr("train.resume"), on_click=job.resume, key=f"{prefix}btn_resume", icon=":material/resume:",
                          width="stretch")

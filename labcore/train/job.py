@@ -24,7 +24,7 @@ from labcore.train.trainer import Callback, Diverged, EarlyStopping, Trainer
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("pending", "running", "paused")
+ACTIVE = ("pending", "running", "paused", "stopping")  # stopping: asked to stop, the thread is winding up
 ENDED = ("stopped", "finished", "diverged", "failed")
 
 
@@ -131,6 +131,11 @@ class TrainingJob:
             self._resume.set()
 
     def stop(self) -> None:
+        # "stopping" at once, not "paused": a page that stopped polling while paused polls again and sees
+        # the end (the thread may still need a moment: a last evaluation, an autoencoder's PCA comparison).
+        with self._lock:
+            if self._status in ACTIVE:
+                self._status = "stopping"
         self._stop.set()
         self._resume.set()
 
@@ -177,7 +182,7 @@ class TrainingJob:
     # -- the thread ---------------------------------------------------------------------------------
     def _set_status(self, status: str) -> None:
         with self._lock:
-            if self._status not in ENDED:
+            if self._status not in ENDED and self._status != "stopping":  # both are final from the outside
                 self._status = status
 
     def _end(self, status: str, error: LabError | None = None) -> None:

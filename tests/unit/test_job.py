@@ -148,6 +148,11 @@ def test_stop_while_paused(jobs):
     wait_for(lambda: n_steps(job) >= 2)
     job.pause()
     job.stop()
+    # Not "paused" any more the moment Stop is pressed: pages stop polling a paused job, and must see it end.
+    assert job.status in ("stopping", "stopped")
+    job.pause()  # too late to pause: it stays on its way out
+    job.resume()
+    assert job.status in ("stopping", "stopped")
     assert job.join(1.0) and job.status == "stopped"
 
 
@@ -249,8 +254,12 @@ def test_finished_jobs_beyond_keep_finished_are_forgotten(registry):
 
 def test_statuses_are_partitioned():
     assert set(ACTIVE).isdisjoint(ENDED)
-    assert {"pending", "running", "paused"} == set(ACTIVE)
+    assert {"pending", "running", "paused", "stopping"} == set(ACTIVE)
     assert {"stopped", "finished", "diverged", "failed"} == set(ENDED)
+    from labcore.i18n import t
+
+    for status in ACTIVE + ENDED:  # every status the progress lines can show has words (t raises if not)
+        assert t(f"status.{status}")
 
 
 def test_jobs_leave_a_core_free_and_share_the_rest():

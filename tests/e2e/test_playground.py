@@ -12,9 +12,11 @@ from tests.e2e.conftest import no_exception, shot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
-# The map is the page's first chart; plotly keeps what it drew on the chart's DOM node (`_fullData` holds
+# Plotly keeps what it drew on the chart's DOM node (`_fullData` holds
 # the arrays decoded: `data` may still hold them as base64).
-MAP = "document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot')"
+# Found by its widget key, not as "the first chart": while the page loads, the book's 1-D chart further down
+# can be drawn first (a full run once read the parabola's trace as the map's dots).
+MAP = "document.querySelector('.st-key-pg-map .js-plotly-plot')"
 
 
 def _trace_x(page, name: str) -> list[float]:
@@ -70,7 +72,7 @@ def test_a_slider_redraws_the_path(page, server):
 def test_a_click_on_the_map_moves_the_start(page, server):
     url, _ = server
     _open(page, f"{url}/playground?surface=himmelblau")
-    area = page.locator("[data-testid='stPlotlyChart'] .nsewdrag").first.bounding_box()
+    area = page.locator(".st-key-pg-map .nsewdrag").bounding_box()
     x, y = area["x"] + area["width"] * 0.8, area["y"] + area["height"] * 0.2
     page.mouse.move(x, y)  # hover first, as a person does: plotly picks the nearest click target
     expect(page.get_by_text("click to start here")).to_be_visible()
@@ -87,7 +89,7 @@ def test_play_replays_the_race(page, server):
     url, _ = server
     _open(page, f"{url}/playground?surface=ravine")
     end = _dots_x(page)
-    page.locator("[data-testid='stPlotlyChart']").first.get_by_text("Play").click()
+    page.locator(".st-key-pg-map").get_by_text("Play").click()
     assert _wait_until(lambda: _dots_x(page) != end, timeout=5), "the dots did not move"
     # 50 frames of 60 ms: 3 s when the machine is quiet; a loaded CI box has been seen to need longer.
     ended = _wait_until(lambda: _dots_x(page) == pytest.approx(end, abs=1e-6), timeout=40)

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -48,6 +49,20 @@ def check_hooks(callbacks: Sequence[Callback]) -> None:
         unknown = {m for m in dir(cb) if m.startswith("on_") and m not in HOOKS}
         if unknown:
             raise TypeError(f"{type(cb).__name__} defines unknown hooks {sorted(unknown)}; use {HOOKS}")
+
+
+class _Step(NamedTuple):
+    """One training step waiting to be read back: its numbers still live as tensors (see Trainer.flush)."""
+
+    step: int
+    epoch: float
+    lr: float
+    time: float
+    size: int
+    loss: torch.Tensor
+    grad_norm: torch.Tensor
+    pred: torch.Tensor | None  # predicted classes (None for regression), compared with y at read-back
+    y: torch.Tensor
 
 
 class Diverged(Exception):
@@ -111,7 +126,7 @@ class Trainer:
         self._first_loss: float | None = None
         # Per-step numbers are read back in bunches (a read stalls a GPU pipeline, and on a CPU each row's
         # bookkeeping costs ~2% of a small model's step): at most every FLUSH_SECONDS, the first step at once.
-        self._pending: list[tuple] = []
+        self._pending: list[_Step] = []
         self._last_flush = -math.inf
         self._sums = [0.0, 0.0, 0]
         self._flat_grad: torch.Tensor | None = None  # see _adopt_flat_grads
@@ -141,8 +156,8 @@ class Trainer:
                 lr = self.optimizer.param_groups[0]["lr"]
                 loss, logits, grad_norm = self._train_step(x, y)
                 now = time.perf_counter()
-                self._pending.append((self.step, self.epoch - 1 + (i + len(idx)) / n, lr, now - self._start,
-                                      len(y), loss, grad_norm, None if self.regression else logits.argmax(1), y))
+                self._pending.append(_Step(self.step, self.epoch - 1 + (i + len(idx)) / n, lr, now - self._start,
+                                           len(y), loss, grad_norm, None if self.regression else logits.argmax(1), y))
                 due = now - self._last_flush >= FLUSH_SECONDS or len(self._pending) >= FLUSH_ROWS
                 self._call("on_batch_end", self.flush() if due else {"step": self.step})
                 if self.should_stop:
@@ -231,13 +246,13 @@ class Trainer:
         if not self._pending:
             return {}
         pending = self._pending
-        values = torch.stack([t for p in pending for t in p[5:7]]).view(-1, 2).tolist()
-        rows = [{"step": p[0], "epoch": p[1], "loss": v[0], "lr": p[2], "grad_norm": v[1], "time": p[3]}
+        values = torch.stack([t for p in pending for t in (p.loss, p.grad_norm)]).view(-1, 2).tolist()
+        rows = [{"step": p.step, "epoch": p.epoch, "loss": v[0], "lr": p.lr, "grad_norm": v[1], "time": p.time}
                 for p, v in zip(pending, values, strict=True)]
-        self._sums[0] += sum(v[0] * p[4] for p, v in zip(pending, values, strict=True))
-        self._sums[2] += sum(p[4] for p in pending)
+        self._sums[0] += sum(v[0] * p.size for p, v in zip(pending, values, strict=True))
+        self._sums[2] += sum(p.size for p in pending)
         if not self.regression:  # right answers counted once per bunch (predictions kept, not logits: small)
-            self._sums[1] += (torch.cat([p[7] for p in pending]) == torch.cat([p[8] for p in pending])).sum().item()
+            self._sums[1] += (torch.cat([p.pred for p in pending]) == torch.cat([p.y for p in pending])).sum().item()
         self._pending.clear()
         self._last_flush = time.perf_counter()
         self.log.add_steps(rows)

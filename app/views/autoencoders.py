@@ -101,6 +101,7 @@ def _start(cfg: AEConfig) -> None:
     for k in ("z1", "z2", "picked", "threshold"):
         ss.pop(K + k, None)
     ss.pop(K + "error", None)
+    job.wait_first_step()  # so the rerun after the click already draws the first points
 
 
 def _on_pick() -> None:

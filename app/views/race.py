@@ -137,6 +137,7 @@ def _start(cfg: RaceConfig) -> None:
         return
     ss[JOB_KEY] = job.id
     ss.pop("race.error", None)
+    job.wait_first_step()  # so the rerun after the click already draws the first points
 
 
 def _use_lr(cid: int, lr: float) -> None:

@@ -45,6 +45,7 @@ def _start() -> None:
     st.session_state["job_id"] = new.id
     st.session_state["live_lr"] = _nearest_lr(cfg.optim.lr)
     st.session_state.pop("train_error", None)
+    new.wait_first_step()  # so the rerun after the click already draws the first points
 
 
 def _nearest_lr(lr: float) -> float:

@@ -60,6 +60,7 @@ class _Control(Callback):
 
     def on_batch_end(self, trainer: Trainer, logs: dict) -> None:
         job = self.job
+        job._first_step.set()
         if not job._resume.is_set() and hasattr(trainer, "flush"):
             trainer.flush()  # a paused chart shows every step taken, not the last bunch read back
         while not job._resume.is_set() and not job._stop.is_set():
@@ -111,6 +112,7 @@ class TrainingJob:
         self.boundary: tuple | None = None
         self._stop, self._resume = threading.Event(), threading.Event()
         self._resume.set()
+        self._first_step = threading.Event()  # set after the first batch (or at the end): see wait_first_step
         self._new_lr: float | None = None
         self._started = self._ended = None
         self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
@@ -141,6 +143,13 @@ class TrainingJob:
 
     def set_lr(self, lr: float) -> None:
         self._new_lr = float(lr)
+
+    def wait_first_step(self, timeout: float = 0.4) -> bool:
+        """Block until the first batch is logged (or the job ended), at most `timeout` seconds.
+
+        A page calls this right after starting a job, so the rerun that follows the click already draws
+        the first points instead of waiting for the next poll (up to half a second later)."""
+        return self._first_step.wait(timeout)
 
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
@@ -189,6 +198,7 @@ class TrainingJob:
         with self._lock:
             self._status, self.error = status, error
         self._ended = time.perf_counter()
+        self._first_step.set()
 
     def _run(self) -> None:
         """The thread: `_work` trains; whatever goes wrong ends the job with a sentence for the page."""

@@ -268,3 +268,16 @@ def test_jobs_leave_a_core_free_and_share_the_rest():
     assert spare_threads(0, cores=2) == 1 and spare_threads(1, cores=2) == 1
     assert spare_threads(0, cores=8) == 7 and spare_threads(1, cores=8) == 3
     assert spare_threads(0, cores=1) == 1
+
+
+def test_wait_first_step_returns_once_a_batch_is_logged(jobs):
+    job = jobs(moons(epochs=50))
+    assert job.wait_first_step(5.0)
+    assert len(job.snapshot()[0]) >= 1  # the first step is read back at once, so it is on the chart
+    job.stop()
+
+
+def test_wait_first_step_gives_up_when_the_job_fails_early():
+    job = TrainingJob(RunConfig(data=DataConfig(name="no-such-data"))).start()
+    assert job.wait_first_step(5.0)  # returns at the end, not after the timeout
+    assert job.join(1.0) and job.status == "failed"

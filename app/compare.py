@@ -7,22 +7,15 @@ import math
 
 import streamlit as st
 
-from app.state import current_job, lang, lease, registry, tr
+from app.state import current_job, lang, start_job, tr
 from app.widgets import pause_stop_buttons
-from labcore.i18n import LabError
 from labcore.train.compare import CompareConfig, CompareJob
 
 POLL_SECONDS = 0.5
 
 
 def _start(cfg: CompareConfig, job_key: str) -> None:
-    try:
-        job = registry().submit(cfg, owner=lease().owner, job_class=CompareJob)
-    except LabError as e:
-        st.session_state[f"{job_key}.error"] = e.message(lang())
-        return
-    st.session_state[job_key] = job.id
-    st.session_state.pop(f"{job_key}.error", None)
+    start_job(cfg, job_key, f"{job_key}.error", CompareJob)
 
 
 def job_buttons(cfg: CompareConfig | None, job_key: str, label: str) -> CompareJob | None:

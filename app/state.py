@@ -10,7 +10,7 @@ import streamlit as st
 
 from labcore.config import DataConfig
 from labcore.data import DataBundle, load_dataset
-from labcore.i18n import DEFAULT_LANG, is_rtl, t
+from labcore.i18n import DEFAULT_LANG, LabError, is_rtl, t
 from labcore.train.job import JobRegistry, TrainingJob
 
 log = logging.getLogger("lab")
@@ -40,6 +40,21 @@ def lease() -> Lease:
 
 def current_job(key: str = "job_id") -> TrainingJob | None:
     return registry().get(st.session_state.get(key))
+
+
+def start_job(cfg, job_key: str, error_key: str, job_class=None) -> TrainingJob | None:
+    """A page's Train button: start `cfg` for this tab and remember the job under `job_key`, or the reason it
+    could not start under `error_key` (the page shows it). Waits up to 0.4 s for the first batch, so the
+    rerun after the click already draws the first points instead of waiting for the next poll."""
+    try:
+        job = registry().submit(cfg, owner=lease().owner, job_class=job_class)
+    except LabError as e:
+        st.session_state[error_key] = e.message(lang())
+        return None
+    st.session_state[job_key] = job.id
+    st.session_state.pop(error_key, None)
+    job.wait_first_step()
+    return job
 
 
 def lang() -> str:

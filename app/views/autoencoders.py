@@ -10,7 +10,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from app.state import current_job, lang, lease, registry, tr
+from app.state import current_job, lang, start_job, tr
 from app.widgets import BATCH_SIZES, pause_stop_buttons
 from labcore.autoencoders import AUTOENCODERS, AEConfig, AutoencoderJob
 from labcore.autoencoders.latent import LatentView, interpolate, reconstruct, sample_grid
@@ -19,7 +19,6 @@ from labcore.autoencoders.pca import as_float_images
 from labcore.autoencoders.train import corrupt
 from labcore.config import DataConfig, TrainConfig
 from labcore.data import DATASETS, dataset_info
-from labcore.i18n import LabError
 from labcore.viz import image_grid_figure
 from labcore.viz.autoencoders import (
     ae_curves_figure,
@@ -92,16 +91,9 @@ def _sidebar(locked: bool) -> None:
 
 
 def _start(cfg: AEConfig) -> None:
-    try:
-        job = registry().submit(cfg, owner=lease().owner, job_class=AutoencoderJob)
-    except LabError as e:
-        ss[K + "error"] = e.message(lang())
-        return
-    ss[JOB_KEY] = job.id
-    for k in ("z1", "z2", "picked", "threshold"):
-        ss.pop(K + k, None)
-    ss.pop(K + "error", None)
-    job.wait_first_step()  # so the rerun after the click already draws the first points
+    if start_job(cfg, JOB_KEY, K + "error", AutoencoderJob) is not None:
+        for k in ("z1", "z2", "picked", "threshold"):
+            ss.pop(K + k, None)
 
 
 def _on_pick() -> None:

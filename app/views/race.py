@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app.state import current_job, data_preview, lang, lease, registry, tr
+from app.state import current_job, data_preview, lang, start_job, tr
 from app.widgets import BATCH_SIZES, LEARNING_RATES, pause_stop_buttons
 from labcore.config import DataConfig, OptimConfig, RunConfig
 from labcore.data import DATASETS, dataset_info
@@ -130,14 +130,7 @@ def _remove(cid: int) -> None:
 
 
 def _start(cfg: RaceConfig) -> None:
-    try:
-        job = registry().submit(cfg, owner=lease().owner, job_class=RaceJob)
-    except LabError as e:
-        ss["race.error"] = e.message(lang())
-        return
-    ss[JOB_KEY] = job.id
-    ss.pop("race.error", None)
-    job.wait_first_step()  # so the rerun after the click already draws the first points
+    start_job(cfg, JOB_KEY, "race.error", RaceJob)
 
 
 def _use_lr(cid: int, lr: float) -> None:

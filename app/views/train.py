@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 
 from app import results
-from app.state import current_job, data_preview, lang, lease, registry, tr
+from app.state import current_job, data_preview, lang, start_job, tr
 from app.widgets import LEARNING_RATES, key, pause_stop_buttons, restore, run_controls
 from labcore.config import RunConfig
 from labcore.i18n import LabError
@@ -37,15 +37,8 @@ st.caption(tr("train.intro"))
 
 # -- buttons ------------------------------------------------------------------------------------------
 def _start() -> None:
-    try:
-        new = registry().submit(cfg, owner=lease().owner)
-    except LabError as e:
-        st.session_state["train_error"] = e.message(lang())
-        return
-    st.session_state["job_id"] = new.id
-    st.session_state["live_lr"] = _nearest_lr(cfg.optim.lr)
-    st.session_state.pop("train_error", None)
-    new.wait_first_step()  # so the rerun after the click already draws the first points
+    if start_job(cfg, "job_id", "train_error") is not None:
+        st.session_state["live_lr"] = _nearest_lr(cfg.optim.lr)
 
 
 def _nearest_lr(lr: float) -> float:

@@ -14,7 +14,7 @@ from functools import partial
 import streamlit as st
 import torch
 
-from app.state import current_job, lang, lease, registry, tr
+from app.state import current_job, lang, start_job, tr
 from app.widgets import pause_stop_buttons
 from labcore.config import TrainConfig
 from labcore.i18n import LabError
@@ -62,15 +62,8 @@ def _start(cfg: TransferConfig) -> None:
         ss["tl.error"] = tr("transfer.upload_first")
         return
     user_state = ss.get("tl.user_state", {}).get(cfg.backbone)
-    try:
-        job = registry().submit(cfg, owner=lease().owner,
-                                job_class=partial(TransferJob, data=data, user_state=user_state))
-    except LabError as e:
-        ss["tl.error"] = e.message(lang())
-        return
-    ss[JOB_KEY] = job.id
-    ss.pop("tl.error", None)
-    ss.pop("tl.embed", None)
+    if start_job(cfg, JOB_KEY, "tl.error", partial(TransferJob, data=data, user_state=user_state)) is not None:
+        ss.pop("tl.embed", None)
 
 
 # -- sidebar ----------------------------------------------------------------------------------------------------------

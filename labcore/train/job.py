@@ -60,11 +60,9 @@ class _Control(Callback):
 
     def on_batch_end(self, trainer: Trainer, logs: dict) -> None:
         job = self.job
-        job._first_step.set()
         if not job._resume.is_set() and hasattr(trainer, "flush"):
             trainer.flush()  # a paused chart shows every step taken, not the last bunch read back
-        while not job._resume.is_set() and not job._stop.is_set():
-            job._resume.wait(0.05)
+        job._between_batches()
         if job._stop.is_set():
             trainer.should_stop = True
         lr, job._new_lr = job._new_lr, None
@@ -189,6 +187,12 @@ class TrainingJob:
                 "elapsed_s": elapsed}
 
     # -- the thread ---------------------------------------------------------------------------------
+    def _between_batches(self) -> None:
+        """The training thread after each batch: the first one is done (see wait_first_step); wait while paused."""
+        self._first_step.set()
+        while not self._resume.is_set() and not self._stop.is_set():
+            self._resume.wait(0.05)
+
     def _set_status(self, status: str) -> None:
         with self._lock:
             if self._status not in ENDED and self._status != "stopping":  # both are final from the outside

@@ -316,8 +316,7 @@ class TransferJob(TrainingJob):
                 "elapsed_s": elapsed, "eta_s": eta}
 
     def _control(self) -> bool:
-        while not self._resume.is_set() and not self._stop.is_set():
-            self._resume.wait(0.05)
+        self._between_batches()
         if self.config.train.step_delay:
             time.sleep(self.config.train.step_delay)
         return self._stop.is_set()

@@ -4,6 +4,7 @@ row, the progress line, and starting a job. Each page keeps its job id under its
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -29,6 +30,22 @@ def job_buttons(cfg: CompareConfig | None, job_key: str, label: str) -> CompareJ
     if f"{job_key}.error" in st.session_state:
         st.warning(st.session_state[f"{job_key}.error"])
     return job
+
+
+def live_panel(job_key: str, draw: Callable[[CompareJob | None], None]) -> None:
+    """`draw(job)` now, then twice a second while the job runs; one full rerun when it ends, so the buttons
+    unlock and the page's results appear."""
+    job = current_job(job_key)
+    active = job is not None and not job.done
+
+    @st.fragment(run_every=POLL_SECONDS if active else None)
+    def live() -> None:
+        j = current_job(job_key)
+        draw(j)
+        if active and j is not None and j.done:
+            st.rerun()
+
+    live()
 
 
 def progress_line(job: CompareJob) -> None:

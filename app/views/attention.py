@@ -4,19 +4,20 @@ attention rollout on the images."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 import torch
 
-from app.compare import POLL_SECONDS, job_buttons, job_error, progress_line
-from app.state import current_job, data_preview, lang, tr
+from app.compare import job_buttons, job_error, live_panel, progress_line
+from app.state import data_preview, lang, tr
 from labcore.config import DataConfig
 from labcore.data.sequences import MASK, PAD, tokens_of
 from labcore.explain.attention import attention_maps, rollout_heatmaps
 from labcore.models import default_config
-from labcore.train.compare import CompareJob, compare_config
+from labcore.train.compare import CompareConfig, CompareJob, compare_config
 from labcore.viz.attention import attention_heads_figure, query_bars_figure, rollout_overlay_figure
 from labcore.viz.sequences import compare_curves_figure
 
@@ -25,23 +26,23 @@ TEXT_SETS, IMAGE_SETS = ["agreement", "recall"], ["digits", "shapes"]
 CLS = "[CLS]"
 
 
-def _live(job_key: str, chart_key: str) -> None:
-    job = current_job(job_key)
-    active = job is not None and not job.done
+def _panel(cfg: CompareConfig, job_key: str, label: str, chart_key: str,
+           results: Callable[[CompareJob], None]) -> None:
+    """Train / Pause / Stop, live validation accuracy, then `results` once the job has ended."""
 
-    @st.fragment(run_every=POLL_SECONDS if active else None)
-    def live() -> None:
-        j = current_job(job_key)
+    def curves(j: CompareJob | None) -> None:
         if j is None:
             st.plotly_chart(compare_curves_figure([], lang=lang()), key=chart_key)
             return
         progress_line(j)
         runs = [(tr(f"models.{c.name}"), c.snapshot()[1]) for c in j.contenders]
         st.plotly_chart(compare_curves_figure(runs, metric="val_acc", lang=lang()), key=chart_key)
-        if active and j.done:
-            st.rerun()
 
-    live()
+    job = job_buttons(cfg, job_key, label)
+    live_panel(job_key, curves)
+    if job is not None and job.done:
+        job_error(job)
+        results(job)
 
 
 # -- sentences -------------------------------------------------------------------------------------------------
@@ -57,11 +58,7 @@ def _text_tab() -> None:
     sample = data_preview(cfg.data)
     st.markdown(tr("attention.example", tokens=" ".join(tokens_of(sample, "train", 0)),
                    label=sample.class_names[int(sample.y_train[0])]))
-    job = job_buttons(cfg, TEXT_KEY, tr("attention.train_text"))
-    _live(TEXT_KEY, "att.text_curves")
-    if job is not None and job.done:
-        job_error(job)
-        _text_results(job)
+    _panel(cfg, TEXT_KEY, tr("attention.train_text"), "att.text_curves", _text_results)
 
 
 def _text_results(job: CompareJob) -> None:
@@ -100,12 +97,7 @@ def _vit_tab() -> None:
     model = replace(default_config("vit"), width=width)
     data = DataConfig(name=name, n_samples=600 if name == "shapes" else 0)
     cfg = compare_config(data, [model], epochs=epochs, lr=3e-3)
-    job_buttons(cfg, VIT_KEY, tr("attention.train_vit"))
-    _live(VIT_KEY, "att.vit_curves")
-    job = current_job(VIT_KEY)
-    if job is not None and job.done:
-        job_error(job)
-        _vit_results(job)
+    _panel(cfg, VIT_KEY, tr("attention.train_vit"), "att.vit_curves", _vit_results)
 
 
 def _vit_results(job: CompareJob) -> None:

@@ -12,8 +12,8 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from app.compare import POLL_SECONDS, job_buttons, job_error, progress_line
-from app.state import current_job, data_preview, lang, tr
+from app.compare import job_buttons, job_error, live_panel, progress_line
+from app.state import data_preview, lang, tr
 from labcore.config import DataConfig, ModelConfig
 from labcore.data.sequences import (
     MAX_SEQ_LEN,
@@ -75,14 +75,11 @@ def _forecast_tab() -> None:
     except (LabError, ValueError) as e:
         st.warning(e.message(lang()) if isinstance(e, LabError) else tr("sequences.window_too_long"))
         cfg, bundle = None, None
-    job = job_buttons(cfg, FORECAST_KEY, tr("sequences.train_forecast"))
-    active = job is not None and not job.done
+    job_buttons(cfg, FORECAST_KEY, tr("sequences.train_forecast"))
     if bundle is not None:
         st.caption(tr(bundle.extras["series"].source))
 
-    @st.fragment(run_every=POLL_SECONDS if active else None)
-    def live() -> None:
-        j = current_job(FORECAST_KEY)
+    def draw(j: CompareJob | None) -> None:
         if j is None:
             if bundle is not None:
                 s = bundle.extras["series"]
@@ -92,10 +89,8 @@ def _forecast_tab() -> None:
             return
         progress_line(j)
         _forecast_results(j)
-        if active and j.done:
-            st.rerun()
 
-    live()
+    live_panel(FORECAST_KEY, draw)
 
 
 def _forecast_results(job: CompareJob) -> None:
@@ -166,11 +161,8 @@ def _memory_tab() -> None:
         st.markdown(tr("sequences.example", tokens=" ".join(tokens_of(sample, "train", 0)),
                        label=sample.class_names[int(sample.y_train[0])]))
     job = job_buttons(cfg, MEMORY_KEY, tr("sequences.train_memory"))
-    active = job is not None and not job.done
 
-    @st.fragment(run_every=POLL_SECONDS if active else None)
-    def live() -> None:
-        j = current_job(MEMORY_KEY)
+    def draw(j: CompareJob | None) -> None:
         if j is None:
             left, right = st.columns(2)
             left.plotly_chart(compare_curves_figure([], lang=lang()), key="seq.memory_curves")
@@ -182,10 +174,8 @@ def _memory_tab() -> None:
         left, right = st.columns(2)
         left.plotly_chart(compare_curves_figure(runs, metric="val_acc", lang=lang()), key="seq.memory_curves")
         right.plotly_chart(gradient_time_figure(curves, lang=lang()), key="seq.gradients")
-        if active and j.done:
-            st.rerun()
 
-    live()
+    live_panel(MEMORY_KEY, draw)
     if job is not None and job.done:
         _memory_results(job)
 

@@ -51,6 +51,20 @@ def poll(at: AppTest, until: Callable[[AppTest], bool], timeout: float = 120.0) 
     raise AssertionError("condition not reached in time")
 
 
+def pause_resume_stop(at: AppTest, prefix: str, job: Callable[[AppTest], object], within: float) -> None:
+    """Press Pause, Resume, Stop (keys `{prefix}btn_...`): the job pauses, then ends "stopped" within
+    `within` seconds of Stop, and the page says so without an exception."""
+    at.button(key=f"{prefix}btn_pause").click().run()
+    assert job(at).status == "paused"
+    at.button(key=f"{prefix}btn_resume").click().run()
+    at.button(key=f"{prefix}btn_stop").click().run()
+    assert job(at).join(within), f"the training thread did not end within {within} s of Stop"
+    at.run()
+    assert not at.exception, at.exception
+    assert job(at).status == "stopped"
+    assert any("Stopped" in i.value for i in at.info)
+
+
 def job_of(at: AppTest, key: str):
     """The registry's job whose id the page keeps in session state under `key`."""
     from app.state import registry

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import job_of, open_page, poll
+from tests.app.conftest import job_of, open_page, pause_resume_stop, poll
 
 PAGE = "views/autoencoders.py"
 pytestmark = pytest.mark.usefixtures("fresh_registry")
@@ -86,15 +86,7 @@ def test_a_run_can_be_paused_and_stopped():
     at.button(key="ae.btn_train").click().run()
     poll(at, lambda a: _job(a).latest() is not None and _job(a).status == "running")
     assert at.selectbox(key="ae.model").disabled  # locked while training
-    at.button(key="ae.btn_pause").click().run()
-    assert _job(at).status == "paused"
-    at.button(key="ae.btn_resume").click().run()
-    at.button(key="ae.btn_stop").click().run()
-    assert _job(at).join(5), "the training thread did not end within 5 s of Stop"
-    at.run()
-    assert not at.exception, at.exception
-    assert _job(at).status == "stopped"
-    assert any("Stopped" in i.value for i in at.info)
+    pause_resume_stop(at, "ae.", _job, within=5)
 
 
 def test_an_offline_dataset_fails_with_a_sentence_not_a_traceback(data_home):

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from labcore.train.race_setup import from_query, preset, to_query
-from tests.app.conftest import job_of, open_page, poll
+from tests.app.conftest import job_of, open_page, pause_resume_stop, poll
 
 PAGE = "views/race.py"
 pytestmark = pytest.mark.usefixtures("fresh_registry")
@@ -93,15 +93,7 @@ def test_a_running_race_can_be_paused_and_stopped():
     at.button(key="race.btn_start").click().run()
     poll(at, lambda a: any(s.steps for s in _job(a).standings()))
     assert at.selectbox(key=f"race.c{at.session_state['race.ids'][0]}.name").disabled  # locked while racing
-    at.button(key="race.btn_pause").click().run()
-    assert _job(at).status == "paused"
-    at.button(key="race.btn_resume").click().run()
-    at.button(key="race.btn_stop").click().run()
-    assert _job(at).join(1.0), "the race thread did not end within 1 s of Stop"
-    at.run()
-    assert not at.exception, at.exception
-    assert _job(at).status == "stopped"
-    assert any("Stopped" in i.value for i in at.info)
+    pause_resume_stop(at, "race.", _job, within=1.0)
 
 
 def test_a_link_may_carry_values_beyond_the_sliders():

@@ -119,6 +119,16 @@ def plot_points(page, nth: int = 0) -> int:
     )
 
 
+def eventually(condition, timeout: float = 30.0) -> bool:
+    """True as soon as `condition()` holds (asked every 0.1 s), False once `timeout` seconds have passed."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def no_exception(page) -> None:
     """No Streamlit exception box anywhere on the page."""
     expect(page.get_by_test_id("stException")).to_have_count(0)

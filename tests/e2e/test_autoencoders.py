@@ -4,12 +4,11 @@ trains, a click on the map decodes that spot, Stop leads to the result tabs, and
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import no_exception, shot, wait_for_app
+from tests.e2e.conftest import eventually, no_exception, shot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -30,13 +29,8 @@ def _scatter(page) -> dict:
 
 
 def _wait(page, until, timeout: float = 30.0) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        s = _scatter(page)
-        if until(s):
-            return s
-        time.sleep(0.2)
-    raise AssertionError(f"the latent map never got there: {_scatter(page)}")
+    assert eventually(lambda: until(_scatter(page)), timeout), f"the latent map never got there: {_scatter(page)}"
+    return _scatter(page)
 
 
 def test_training_fills_the_latent_map_and_a_click_decodes(page, server):

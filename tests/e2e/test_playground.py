@@ -3,12 +3,10 @@ start, replays the race with its play button, restores a shared link, and never 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import no_exception, shot, wait_for_app
+from tests.e2e.conftest import eventually, no_exception, shot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -34,21 +32,12 @@ def _href(page) -> str:
     return page.evaluate("() => window.location.href")
 
 
-def _wait_until(condition, timeout: float = 15.0) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def _open(page, url: str) -> None:
     page.goto(url)
     wait_for_app(page)
     # The chart component loads after the script has finished: wait until plotly has drawn the map.
     drawn = f"() => {{ const el = {MAP}; return !!(el && el.data && el.data.length > 3 && el._fullLayout); }}"
-    assert _wait_until(lambda: page.evaluate(drawn), timeout=30), "the map was never drawn"
+    assert eventually(lambda: page.evaluate(drawn)), "the map was never drawn"
     no_exception(page)
 
 
@@ -62,10 +51,10 @@ def test_a_slider_redraws_the_path(page, server):
     lr = page.locator(".st-key-pg-opt-sgd").get_by_role("slider", name="Learning rate")
     lr.focus()
     lr.press("ArrowLeft")
-    assert _wait_until(lambda: _trace_x(page, "SGD") not in ([], before)), "the SGD path was not redrawn"
+    assert eventually(lambda: _trace_x(page, "SGD") not in ([], before), 15), "the SGD path was not redrawn"
     wait_for_app(page)
     no_exception(page)
-    assert _wait_until(lambda: "sgd.lr=0.001" in _href(page)), _href(page)  # the link follows
+    assert eventually(lambda: "sgd.lr=0.001" in _href(page), 15), _href(page)  # the link follows
     shot(page, "playground-slider")
 
 
@@ -77,7 +66,7 @@ def test_a_click_on_the_map_moves_the_start(page, server):
     page.mouse.move(x, y)  # hover first, as a person does: plotly picks the nearest click target
     expect(page.get_by_text("click to start here")).to_be_visible()
     page.mouse.click(x, y)
-    assert _wait_until(lambda: "&x=" in _href(page) and "&y=" in _href(page)), _href(page)
+    assert eventually(lambda: "&x=" in _href(page) and "&y=" in _href(page), 15), _href(page)
     wait_for_app(page)
     no_exception(page)
     start = page.evaluate(f"() => {{ const d = {MAP}._fullData; return [d[d.length - 1].x[0], d[d.length - 1].y[0]]; }}")
@@ -90,9 +79,9 @@ def test_play_replays_the_race(page, server):
     _open(page, f"{url}/playground?surface=ravine")
     end = _dots_x(page)
     page.locator(".st-key-pg-map").get_by_text("Play").click()
-    assert _wait_until(lambda: _dots_x(page) != end, timeout=5), "the dots did not move"
+    assert eventually(lambda: _dots_x(page) != end, timeout=5), "the dots did not move"
     # 50 frames of 60 ms: 3 s when the machine is quiet; a loaded CI box has been seen to need longer.
-    ended = _wait_until(lambda: _dots_x(page) == pytest.approx(end, abs=1e-6), timeout=40)
+    ended = eventually(lambda: _dots_x(page) == pytest.approx(end, abs=1e-6), timeout=40)
     assert ended, f"the replay did not end: dots at {_dots_x(page)}, expected {end}"
     no_exception(page)
 

@@ -4,13 +4,12 @@ is flagged while the others go on, Stop leads to the leaderboard, and no excepti
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import no_exception, plot_points, shot, wait_for_app
+from tests.e2e.conftest import eventually, no_exception, plot_points, shot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -24,13 +23,8 @@ def _curve_points(page) -> int:
 
 
 def _wait_for_points(page, more_than: int, timeout: float = 30.0) -> int:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        n = _curve_points(page)
-        if n > more_than:
-            return n
-        time.sleep(0.2)
-    raise AssertionError(f"the chart stayed at {more_than} points")
+    assert eventually(lambda: _curve_points(page) > more_than, timeout), f"the chart stayed at {more_than} points"
+    return _curve_points(page)
 
 
 def test_race_streams_overlaid_curves_then_stops_to_a_leaderboard(page, server):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from app.state import current_job, lang, start_job, tr
-from app.widgets import pause_stop_buttons
+from app.widgets import pause_stop_buttons, polling_fragment
 from labcore.train.compare import CompareConfig, CompareJob
 
 POLL_SECONDS = 0.5
@@ -38,7 +38,7 @@ def live_panel(job_key: str, draw: Callable[[CompareJob | None], None]) -> None:
     job = current_job(job_key)
     active = job is not None and not job.done
 
-    @st.fragment(run_every=POLL_SECONDS if active else None)
+    @polling_fragment(POLL_SECONDS if active else None)
     def live() -> None:
         j = current_job(job_key)
         draw(j)

@@ -10,6 +10,7 @@ import streamlit as st
 from torch import nn
 
 from app.state import lang, tr
+from app.widgets import polling_fragment
 from labcore.tasks import TaskStore
 
 POLL_SECONDS = 0.5
@@ -42,7 +43,7 @@ def background(key: Hashable, what: str, fn: Callable[..., Any], *args: Any, mod
 
 
 def _progress(key: Hashable, what: str) -> None:
-    @st.fragment(run_every=POLL_SECONDS)
+    @polling_fragment(POLL_SECONDS)
     def bar() -> None:
         task = store().get(key)
         if task is None or task.done:

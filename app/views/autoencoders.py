@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from app.state import current_job, lang, start_job, tr
-from app.widgets import BATCH_SIZES, pause_stop_buttons
+from app.widgets import BATCH_SIZES, pause_stop_buttons, polling_fragment
 from labcore.autoencoders import AUTOENCODERS, AEConfig, AutoencoderJob
 from labcore.autoencoders.latent import LatentView, interpolate, reconstruct, sample_grid
 from labcore.autoencoders.models import is_variational
@@ -310,7 +310,7 @@ if K + "error" in ss:
 
 
 # Paused: nothing changes, so the map stays still and a click on it lands (a redraw would swallow it).
-@st.fragment(run_every=POLL_SECONDS if active and job.status != "paused" else None)
+@polling_fragment(POLL_SECONDS if active and job.status != "paused" else None)
 def live_panel() -> None:
     j = current_job(JOB_KEY)
     _live(j)

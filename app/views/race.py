@@ -12,7 +12,7 @@ from dataclasses import replace
 import streamlit as st
 
 from app.state import current_job, data_preview, lang, start_job, tr
-from app.widgets import BATCH_SIZES, LEARNING_RATES, pause_stop_buttons
+from app.widgets import BATCH_SIZES, LEARNING_RATES, pause_stop_buttons, polling_fragment
 from labcore.config import DataConfig, OptimConfig, RunConfig
 from labcore.data import DATASETS, dataset_info
 from labcore.i18n import LabError
@@ -269,7 +269,7 @@ if "race.error" in ss:
     st.warning(ss["race.error"])
 
 
-@st.fragment(run_every=POLL_SECONDS if active else None)
+@polling_fragment(POLL_SECONDS if active else None)
 def live_panel() -> None:
     j = current_job(JOB_KEY)
     log_loss = ss.get("race.log", True)

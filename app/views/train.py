@@ -10,7 +10,7 @@ import torch
 
 from app import results
 from app.state import current_job, data_preview, lang, start_job, tr
-from app.widgets import LEARNING_RATES, key, pause_stop_buttons, restore, run_controls
+from app.widgets import LEARNING_RATES, key, pause_stop_buttons, polling_fragment, restore, run_controls
 from labcore.config import RunConfig
 from labcore.i18n import LabError
 from labcore.models import build_model, count_parameters, summarize
@@ -72,7 +72,7 @@ def _status_line(j: TrainingJob) -> None:
     st.progress(min(1.0, frac), text=text)
 
 
-@st.fragment(run_every=POLL_SECONDS if active and job.status != "paused" else None)  # paused: nothing to redraw
+@polling_fragment(POLL_SECONDS if active and job.status != "paused" else None)  # paused: nothing to redraw
 def live_panel() -> None:
     j = current_job()
     if j is None:

@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 
 from app.state import current_job, lang, start_job, tr
-from app.widgets import pause_stop_buttons
+from app.widgets import pause_stop_buttons, polling_fragment
 from labcore.config import TrainConfig
 from labcore.i18n import LabError
 from labcore.transfer.backbones import BACKBONES
@@ -341,7 +341,7 @@ if "tl.error" in ss:
     st.warning(ss["tl.error"])
 
 
-@st.fragment(run_every=POLL_SECONDS if active else None)
+@polling_fragment(POLL_SECONDS if active else None)
 def live_panel() -> None:
     j = current_job(JOB_KEY)
     if j is None:

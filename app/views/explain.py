@@ -71,13 +71,13 @@ def _session_jobs() -> dict[str, str]:
     for j in jobs:
         if isinstance(j, RaceJob):
             if j.done and j.race is not None and j.race.data.info.kind == "image":
-                for st_ in j.race.standings():
-                    if st_.status != "diverged" and st_.epochs:
-                        optim = j.config.contenders[st_.index].optim
-                        out[f"{j.id}:{st_.index}"] = tr(
+                for s in j.race.standings():
+                    if s.status != "diverged" and s.epochs:
+                        optim = j.config.contenders[s.index].optim
+                        out[f"{j.id}:{s.index}"] = tr(
                             "explain.race_label", optimizer=tr(f"optimizers.{optim.name}"), lr=optim.lr,
                             model=j.config.model.name, data=j.config.data.name,
-                            acc=max(e["val_acc"] for e in st_.epochs))
+                            acc=max(e["val_acc"] for e in s.epochs))
         elif isinstance(j.outcome, Outcome) and j.trainer is not None and j.trainer.data.info.kind == "image":
             out[j.id] = tr("explain.job_label", model=j.config.model.name, data=j.config.data.name,
                            acc=j.outcome.test_accuracy)

@@ -205,8 +205,7 @@ class Trainer:
         if flat is not None:
             grad_norm = torch.linalg.vector_norm(flat)
         else:
-            grads = [p.grad for p in self.params if p.grad is not None]
-            grad_norm = torch.linalg.vector_norm(torch.cat([g.reshape(-1) for g in grads])) if grads else torch.zeros(())
+            grad_norm = torch.nn.utils.get_total_norm([p.grad for p in self.params if p.grad is not None])
         if self.cfg.optim.clip_norm > 0:
             torch.nn.utils.clip_grads_with_norm_(self.params, self.cfg.optim.clip_norm, grad_norm)
         if self.amp:

@@ -47,13 +47,13 @@ def live_panel(job_key: str, draw: Callable[[CompareJob | None], None]) -> None:
 def progress_line(job: CompareJob) -> None:
     p = job.progress()
     if job.done:
-        st.progress(1.0, text=tr("sequences.progress_done", status=tr(f"status.{job.status}"), models=p["models"],
+        st.progress(1.0, text=tr("sequences.progress_done", status=tr(f"status.{job.status}"), models=p["parts"],
                                  elapsed=p["elapsed_s"]))
         return
     eta = "–" if not math.isfinite(p["eta_s"]) else f"{p['eta_s']:.0f} s"
-    model = tr(f"models.{p['model']}") if p["model"] else ""
+    model = tr(f"models.{p['part']}") if p["part"] else ""
     text = tr("sequences.progress", status=tr(f"status.{job.status}"), model=model, index=p["index"],
-              models=p["models"], epoch=p["epoch"], epochs=p["epochs"], elapsed=p["elapsed_s"], eta=eta)
+              models=p["parts"], epoch=p["epoch"], epochs=p["epochs"], elapsed=p["elapsed_s"], eta=eta)
     st.progress(p["fraction"], text=text)
 
 

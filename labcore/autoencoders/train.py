@@ -28,7 +28,7 @@ from labcore.i18n import LabError
 from labcore.train.job import TrainingJob, _Control
 from labcore.train.log import MetricLog
 from labcore.train.optimizers import build_optimizer
-from labcore.train.trainer import _SEED_LOCK, Callback, Diverged, check_hooks, pick_device
+from labcore.train.trainer import Callback, Diverged, check_hooks, pick_device
 
 DISPLAY_POINTS = 1000  # images whose codes the live scatter shows
 SNAPSHOT_EVERY_S = 0.25  # the page polls twice a second; more snapshots would never be seen
@@ -60,8 +60,7 @@ class AETrainer:
         keep_train, keep_val = _keep(data.y_train, cfg.holdout), _keep(data.y_val, cfg.holdout)
         self.train_x = as_float_images(data.x_train[keep_train]).to(self.device)
         self.val_x = as_float_images(data.x_val[keep_val]).to(self.device)
-        with _SEED_LOCK:  # torch's global RNG seeds the initial weights; jobs in threads take turns
-            model = build_autoencoder(cfg.model, data.input_shape, cfg.latent_dim, cfg.width, seed=cfg.train.seed)
+        model = build_autoencoder(cfg.model, data.input_shape, cfg.latent_dim, cfg.width, seed=cfg.train.seed)
         self.model = model.to(self.device)
         self.optimizer = build_optimizer(self.model.parameters(), OptimConfig(name="adam", lr=cfg.lr))
         n = len(self.train_x)
@@ -201,6 +200,8 @@ class AEOutcome:
 class AutoencoderJob(TrainingJob):
     """An `AETrainer` in a background thread: pause, resume and stop act between batches, as for a TrainingJob."""
 
+    kind = "autoencoder"
+
     def __init__(self, cfg: AEConfig, owner: str | None = None, threads: int = 0):
         super().__init__(cfg, owner, threads)  # reads only cfg.train, which an AEConfig has too
         self.latent: LatentView | None = None
@@ -224,7 +225,6 @@ class AutoencoderJob(TrainingJob):
         self.pca = fit_pca(trainer.train_x.cpu(), cfg.latent_dim, seed=cfg.train.seed)
         self.pca_val_recon = float(self.pca.errors(trainer.val_input.cpu(), trainer.val_x.cpu()).mean())
         self.trainer = trainer
-        self._set_status("running")
         try:
             trainer.fit()
         except Diverged as e:

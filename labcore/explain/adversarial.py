@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from captum.robust import FGSM, PGD
 from torch import nn
 
+from labcore.explain.locking import exclusive
+
 
 @dataclass(frozen=True, eq=False)
 class AttackResult:
@@ -63,6 +65,7 @@ def pgd(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, eps: float, ste
         x.detach().requires_grad_(), radius=eps, step_size=step_size, step_num=steps, target=labels, targeted=targeted).detach()
 
 
+@exclusive
 def attack(model: nn.Module, image: torch.Tensor, method: str, eps: float, target: int | None = None,
            steps: int = 20) -> AttackResult:
     """Attack one image (C, H, W). `target=None` is untargeted (away from the predicted class)."""

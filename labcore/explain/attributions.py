@@ -13,7 +13,6 @@ they can be shown side by side on the same colour scale.
 
 from __future__ import annotations
 
-import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -30,13 +29,11 @@ from captum.attr import (
 )
 from torch import nn
 
+from labcore.explain.locking import exclusive
 from labcore.i18n import LabError
 
 METHODS = ("gradcam", "guided_gradcam", "integrated_gradients", "saliency", "occlusion")
 NEEDS_CONV = ("gradcam", "guided_gradcam")
-# captum registers hooks on the model's modules; two browser tabs explaining the same cached model at
-# once would see each other's hooks, so hook-based work takes turns.
-HOOK_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,13 +59,13 @@ def normalise_map(a: torch.Tensor) -> torch.Tensor:
     return a / peak
 
 
+@exclusive
 def gradcam_maps(model: nn.Module, x: torch.Tensor, target: torch.Tensor | int) -> torch.Tensor:
     """Raw Grad-CAM (N, H, W) at input resolution, before the ReLU: for batches (localisation)."""
     layer = last_conv_layer(model)
     if layer is None:
         raise LabError("explain.no_conv")
-    with HOOK_LOCK:
-        cam = LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=False)
+    cam = LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=False)
     return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")[:, 0].detach()
 
 
@@ -80,7 +77,7 @@ def _raw(model: nn.Module, x: torch.Tensor, method: str, target: int) -> torch.T
         layer = last_conv_layer(model)
         if layer is None:
             raise LabError("explain.no_conv")
-        with HOOK_LOCK, warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # captum announces its temporary ReLU hooks
             a = GuidedGradCam(model, layer).attribute(x, target=target, interpolate_mode="bilinear")
         return a.abs().sum(1)
@@ -89,8 +86,7 @@ def _raw(model: nn.Module, x: torch.Tensor, method: str, target: int) -> torch.T
                                                  internal_batch_size=32)
         return a.abs().sum(1)
     if method == "saliency":
-        with HOOK_LOCK:
-            a = Saliency(model).attribute(x, target=target, abs=True)
+        a = Saliency(model).attribute(x, target=target, abs=True)
         return a.amax(1)  # strongest channel per pixel, as in the original saliency paper
     if method == "occlusion":
         c, h, w = x.shape[1:]
@@ -101,6 +97,7 @@ def _raw(model: nn.Module, x: torch.Tensor, method: str, target: int) -> torch.T
     raise KeyError(f"unknown attribution method {method!r}; choose one of {METHODS}")
 
 
+@exclusive
 def explain(model: nn.Module, image: torch.Tensor, method: str, target: int) -> Explanation:
     """Attribution map of one image (C, H, W) in [0, 1] for class `target`."""
     model.eval()
@@ -112,6 +109,7 @@ def explain(model: nn.Module, image: torch.Tensor, method: str, target: int) -> 
     return Explanation(method, int(target), att, time.perf_counter() - start)
 
 
+@exclusive
 def explain_all(model: nn.Module, image: torch.Tensor, target: int,
                 methods: tuple[str, ...] = METHODS) -> list[Explanation]:
     """Every method that applies to this model (models without convolutions skip Grad-CAM)."""

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from labcore.explain.locking import exclusive
+
 
 @dataclass(frozen=True, eq=False)
 class IdealResult:
@@ -29,6 +31,7 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
 
 
+@exclusive
 def ideal_image(model: nn.Module, target: int, shape: tuple[int, ...], *, steps: int = 150, lr: float = 0.05,
                 tv_weight: float = 0.5, l2_weight: float = 0.01, jitter: int = 2, seed: int = 0,
                 n_snapshots: int = 6, progress: Callable[[float], None] | None = None) -> IdealResult:

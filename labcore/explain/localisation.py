@@ -20,6 +20,8 @@ import torch
 from torch import nn
 
 from labcore.explain.attributions import gradcam_maps
+from labcore.explain.locking import exclusive
+from labcore.seeding import seeded
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class LocalisationResult:
     n: int
 
 
+@exclusive
 def localisation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, masks: np.ndarray | torch.Tensor,
                  batch: int = 100, limit: int | None = None,
                  progress: Callable[[float], None] | None = None) -> LocalisationResult:
@@ -63,10 +66,10 @@ def localisation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, masks: np.n
 def randomised_copy(model: nn.Module, seed: int = 0) -> nn.Module:
     """A copy with every learnable layer re-initialised (input statistics kept): the sanity-check baseline."""
     clone = copy.deepcopy(model)
-    torch.manual_seed(seed)
-    for module in clone.modules():
-        if module is not clone and hasattr(module, "reset_parameters"):
-            module.reset_parameters()
-        if hasattr(module, "reset_running_stats"):
-            module.reset_running_stats()
+    with seeded(seed):  # never reseed the global generator under another session's seeded run
+        for module in clone.modules():
+            if module is not clone and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+            if hasattr(module, "reset_running_stats"):
+                module.reset_running_stats()
     return clone.eval()

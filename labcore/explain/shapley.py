@@ -21,6 +21,7 @@ from sklearn.inspection import permutation_importance
 from torch import nn
 
 from labcore.data import DataBundle
+from labcore.explain.locking import exclusive
 
 _SHAP_LOCK = threading.Lock()  # shap patches the model's modules while it runs; tabs take turns
 
@@ -85,6 +86,7 @@ def tabular_shap(model: nn.Module, data: DataBundle, rows: int = 60, background:
                        perm.importances_std)
 
 
+@exclusive
 def image_shap(model: nn.Module, image: torch.Tensor, background: torch.Tensor, samples: int = 64,
                seed: int = 0) -> np.ndarray:
     """Per-class SHAP maps (classes, H, W) of one image (C, H, W), summed over colour channels."""

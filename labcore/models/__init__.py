@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +23,7 @@ from labcore.models.resnet import resnet
 from labcore.models.sequence import FromLastValue, conv1d, gru, lstm, rnn, transformer
 from labcore.models.vit import vit
 from labcore.registry import Registry
+from labcore.seeding import seeded
 
 
 @dataclass(frozen=True)
@@ -82,14 +84,13 @@ def build_model(cfg: ModelConfig, data: DataBundle, *, seed: int | None = None) 
     spec: ModelSpec = MODELS.get(cfg.name)
     if not compatible(cfg.name, data.info):
         raise ValueError(f"model {cfg.name!r} does not accept {data.info.kind} data; use one of {models_for(data.info)}")
-    if seed is not None:
-        torch.manual_seed(seed)
     kwargs = {"depth": cfg.depth, "width": cfg.width, "act": cfg.activation, "batch_norm": cfg.batch_norm,
               "dropout": cfg.dropout, "kernel_size": cfg.kernel_size, "pooling": cfg.pooling,
               "bidirectional": cfg.bidirectional, "heads": cfg.heads, "patch_size": cfg.patch_size}
     kwargs = {k: v for k, v in kwargs.items() if ("activation" if k == "act" else k) in spec.options}
-    net = spec.build(input_shape=data.input_shape, num_classes=data.num_classes, **kwargs)
-    init_weights(net, cfg.init, cfg.activation)
+    with seeded(seed) if seed is not None else nullcontext():  # the seed alone decides the weights
+        net = spec.build(input_shape=data.input_shape, num_classes=data.num_classes, **kwargs)
+        init_weights(net, cfg.init, cfg.activation)
     if data.info.kind == "series" and data.info.task == "regression":
         net = FromLastValue(net)
     norm = Standardize(data.mean, data.std, dims=len(data.input_shape))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from labcore.models.layers import activation
+from labcore.seeding import Dropout
 
 
 def cnn(*, input_shape: tuple[int, ...], num_classes: int, depth: int = 2, width: int = 32,
@@ -25,6 +26,6 @@ def cnn(*, input_shape: tuple[int, ...], num_classes: int, depth: int = 2, width
     # Global average pooling keeps the head small whatever the image size.
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
     if dropout:
-        layers.append(nn.Dropout(dropout))
+        layers.append(Dropout(dropout))
     layers.append(nn.Linear(channels, num_classes))
     return nn.Sequential(*layers)

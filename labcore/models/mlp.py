@@ -7,6 +7,7 @@ import math
 from torch import nn
 
 from labcore.models.layers import activation
+from labcore.seeding import Dropout
 
 
 def mlp(*, input_shape: tuple[int, ...], num_classes: int, depth: int = 2, width: int = 64,
@@ -19,7 +20,7 @@ def mlp(*, input_shape: tuple[int, ...], num_classes: int, depth: int = 2, width
             layers.append(nn.BatchNorm1d(width))
         layers.append(activation(act))
         if dropout:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout))
         features = width
     layers.append(nn.Linear(features, num_classes))
     return nn.Sequential(*layers)

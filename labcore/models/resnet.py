@@ -9,6 +9,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from labcore.models.layers import activation
+from labcore.seeding import Dropout
 
 
 class BasicBlock(nn.Module):
@@ -46,6 +47,6 @@ def resnet(*, input_shape: tuple[int, ...], num_classes: int, depth: int = 1, wi
             cin = cout
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
     if dropout:
-        layers.append(nn.Dropout(dropout))
+        layers.append(Dropout(dropout))
     layers.append(nn.Linear(cin, num_classes))
     return nn.Sequential(*layers)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from labcore.models.layers import activation
+from labcore.seeding import Dropout
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 GATE_BIAS = 3.0  # initial bias of the gate that keeps memory: LSTM forget gate, GRU update gate (2nd block)
@@ -51,7 +52,7 @@ def recurrent(cell: str):
         layers: list[nn.Module] = [Recurrent(cell, channels, width, depth, bidirectional),
                                    nn.Linear(features, width), activation(act)]
         if dropout:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout))
         layers.append(nn.Linear(width, num_classes))
         return nn.Sequential(*layers)
 
@@ -73,7 +74,7 @@ def conv1d(*, input_shape: tuple[int, ...], num_classes: int, depth: int = 2, wi
         channels = out
     layers.append(nn.Flatten())  # keeps positions apart: a forecast needs to know which value was last
     if dropout:
-        layers.append(nn.Dropout(dropout))
+        layers.append(Dropout(dropout))
     layers.append(nn.Linear(channels * length, num_classes))
     return nn.Sequential(*layers)
 

@@ -13,6 +13,7 @@ import torch
 from torchvision.transforms import v2
 
 from labcore.config import AugmentConfig
+from labcore.seeding import PrivateRNG
 
 
 def build_augment(cfg: AugmentConfig, input_shape: tuple[int, ...]) -> Callable[[torch.Tensor], torch.Tensor] | None:
@@ -51,9 +52,9 @@ def build_augment(cfg: AugmentConfig, input_shape: tuple[int, ...]) -> Callable[
 def augment_preview(images: torch.Tensor, cfg: AugmentConfig, variants: int = 5, seed: int = 0) -> np.ndarray:
     """Rows of [original, variant 1..n] for a few images: (len(images) * (variants + 1), C, H, W)."""
     fn = build_augment(cfg, tuple(images.shape[1:]))
-    torch.manual_seed(seed)
     rows = []
-    for img in images.float():
-        batch = img.expand(variants, *img.shape).clone()
-        rows += [img[None], fn(batch) if fn else batch]
+    with PrivateRNG(seed).active():  # the page's preview must not reseed a training job's random numbers
+        for img in images.float():
+            batch = img.expand(variants, *img.shape).clone()
+            rows += [img[None], fn(batch) if fn else batch]
     return torch.cat(rows).clamp(0, 1).numpy()

@@ -9,13 +9,13 @@ the forecast plot moves while the model learns.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from labcore.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import load_dataset
+from labcore.engine import Progress
 from labcore.train.job import TrainingJob, _Control
 from labcore.train.probes import gradient_over_time
 from labcore.train.trainer import Callback, Diverged, Trainer
@@ -81,15 +81,15 @@ class _Probe(Callback):
 class CompareJob(TrainingJob):
     """The contenders one after another in a background thread; pause, resume and stop act between batches."""
 
+    kind = "compare"
+    can_set_lr = False  # every contender keeps the configured learning rate, so they stay comparable
+
     def __init__(self, cfg: CompareConfig, owner: str | None = None, threads: int = 0):
         super().__init__(cfg, owner, threads)  # reads only cfg.train, which a CompareConfig has too
         if not cfg.models:
             raise ValueError("a comparison needs at least one model")
         self.contenders = [Contender(m) for m in cfg.models]
         self.data = None
-
-    def set_lr(self, lr: float) -> None:
-        raise NotImplementedError("every contender keeps the configured learning rate, so they stay comparable")
 
     @property
     def current(self) -> Contender | None:
@@ -100,7 +100,7 @@ class CompareJob(TrainingJob):
         c = self.current or self.contenders[-1]
         return c.snapshot()
 
-    def progress(self) -> dict[str, float]:
+    def progress(self) -> Progress:
         """Share done over all contenders (by epochs), which one is training, elapsed time and time left."""
         epochs = self.config.train.epochs
         done = 0.0
@@ -110,19 +110,16 @@ class CompareJob(TrainingJob):
             elif c.trainer is not None:
                 steps, _ = c.trainer.log.snapshot()
                 done += steps[-1]["epoch"] if steps else 0.0
-        fraction = done / (epochs * len(self.contenders))
-        elapsed = (self._ended or time.perf_counter()) - self._started if self._started else 0.0
-        eta = 0.0 if self.done else elapsed * (1 - fraction) / fraction if fraction > 0.02 else float("nan")
         current = self.current
-        return {"fraction": min(1.0, fraction), "model": current.name if current else "",
-                "index": self.contenders.index(current) + 1 if current else len(self.contenders),
-                "models": len(self.contenders), "epoch": current.trainer.epoch if current and current.trainer else 0,
-                "epochs": epochs, "elapsed_s": elapsed, "eta_s": eta}
+        return self._timed(Progress(
+            fraction=min(1.0, done / (epochs * len(self.contenders))), part=current.name if current else "",
+            index=self.contenders.index(current) + 1 if current else len(self.contenders),
+            parts=len(self.contenders), epoch=current.trainer.epoch if current and current.trainer else 0,
+            epochs=epochs))
 
     def _work(self) -> None:
         cfg: CompareConfig = self.config
         self.data = load_dataset(cfg.data)
-        self._set_status("running")
         for i, c in enumerate(self.contenders):
             if self._stop.is_set():
                 break

@@ -29,6 +29,22 @@ class MetricLog:
         with self._lock:
             return list(self._steps), list(self._epochs)
 
+    def tail(self, n: int) -> list[dict[str, float]]:
+        """The last `n` step rows (cheap however long the run: the progress bar needs only these)."""
+        with self._lock:
+            return self._steps[-n:]
+
+    def since(self, steps_seen: int, epochs_seen: int) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+        """The rows appended after the first `steps_seen` step rows and `epochs_seen` epoch rows.
+
+        A page keeps what it has read and asks only for what is new: copying a 100-epoch MNIST log
+        (~94,000 rows) on every poll cost ~300 ms; the new rows of one poll are a few hundred."""
+        with self._lock:
+            return self._steps[steps_seen:], self._epochs[epochs_seen:]
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
     @property
     def last_step(self) -> dict[str, float] | None:
         with self._lock:

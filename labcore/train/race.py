@@ -16,12 +16,13 @@ import torch
 
 from labcore.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import DataBundle, DatasetInfo, load_dataset
+from labcore.engine import Progress
 from labcore.i18n import LabError
 from labcore.models import build_model, default_config, models_for
 from labcore.train.batched import Heat, Lane
 from labcore.train.job import TrainingJob, _Control
 from labcore.train.optimizers import OPTIMIZERS, build_optimizer
-from labcore.train.trainer import _SEED_LOCK, Callback, Trainer, pick_device
+from labcore.train.trainer import Callback, Trainer, pick_device
 
 MIN_CONTENDERS, MAX_CONTENDERS = 2, 8
 # The race batches its contenders layer by layer (labcore/train/batched.py); attention layers are not batched.
@@ -86,8 +87,8 @@ class Race:
         cfg.validate()
         self.cfg, self.data, self.callbacks = cfg, data, list(callbacks)
         device = pick_device(cfg.train.device)
-        with _SEED_LOCK:  # exactly the initial weights a Trainer with this seed starts from
-            self.template = build_model(cfg.model, data, seed=cfg.train.seed).to(device)
+        # exactly the initial weights a Trainer with this seed starts from
+        self.template = build_model(cfg.model, data, seed=cfg.train.seed).to(device)
         tensors = tuple(t.to(device) for t in (data.x_train, data.y_train, data.x_val, data.y_val))
         sizes = sorted({cfg.batch_size(i) for i in range(len(cfg.contenders))})
         self.heats = [
@@ -139,14 +140,15 @@ class Race:
 
 
 class RaceJob(TrainingJob):
-    """A race in a background thread: pause, resume and stop act between batches, as for a TrainingJob."""
+    """A race in a background thread: pause, resume and stop act between batches, as for a TrainingJob.
+    Each contender keeps its configured learning rate (can_set_lr is off)."""
+
+    kind = "race"
+    can_set_lr = False
 
     def __init__(self, cfg: RaceConfig, owner: str | None = None, threads: int = 0):
         super().__init__(cfg, owner, threads)  # reads only cfg.train, which a RaceConfig has too
         self.race: Race | None = None
-
-    def set_lr(self, lr: float) -> None:
-        raise NotImplementedError("a race keeps each contender's learning rate as configured")
 
     def standings(self) -> list[Standing]:
         return self.race.standings() if self.race else []
@@ -156,20 +158,16 @@ class RaceJob(TrainingJob):
         s = self.standings()
         return (s[0].steps, s[0].epochs) if s else ([], [])
 
-    def progress(self) -> dict[str, float]:
+    def progress(self) -> Progress:
         """Share of the race done, epochs (of the heat furthest behind), time so far and time left."""
         race = self.race
-        elapsed = (self._ended or time.perf_counter()) - self._started if self._started else 0.0
-        fraction = race.fraction if race else 0.0
-        eta = 0.0 if self.done else elapsed * (1 - fraction) / fraction if fraction > 0.02 else float("nan")
-        epoch = min(h.epoch for h in race.heats) if race else 0
-        return {"fraction": fraction, "epoch": epoch, "epochs": self.config.train.epochs,
-                "elapsed_s": elapsed, "eta_s": eta}
+        return self._timed(Progress(fraction=race.fraction if race else 0.0,
+                                    epoch=min(h.epoch for h in race.heats) if race else 0,
+                                    epochs=self.config.train.epochs))
 
     def _work(self) -> None:
         cfg = self.config
         self.race = Race(cfg, load_dataset(cfg.data), callbacks=[_Control(self)])
-        self._set_status("running")
         self.race.fit()
         if self._stop.is_set():
             self._end("stopped")

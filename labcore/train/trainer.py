@@ -7,7 +7,6 @@ no per-sample Python work, unless augmentations are switched on.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from torch import nn
 from labcore.config import RunConfig
 from labcore.data import DataBundle
 from labcore.models import build_model
+from labcore.seeding import PrivateRNG, use_generator
 from labcore.train.augment import build_augment
 from labcore.train.log import MetricLog
 from labcore.train.optimizers import build_optimizer
@@ -30,7 +30,6 @@ HOOKS = ("on_fit_start", "on_epoch_start", "on_batch_end", "on_epoch_end", "on_f
 DIVERGENCE_FACTOR = 50.0  # a loss this many times above the first one means the run blew up
 FLUSH_SECONDS = 0.1  # how stale the live log may get: pages poll every 0.5 s
 FLUSH_ROWS = 256
-_SEED_LOCK = threading.Lock()  # torch's global RNG seeds model init; jobs in threads take turns
 
 
 class Callback:
@@ -96,8 +95,7 @@ class Trainer:
         self.cfg, self.data = cfg, data
         self.device = pick_device(cfg.train.device)
         if model is None:
-            with _SEED_LOCK:
-                model = build_model(cfg.model, data, seed=cfg.train.seed)
+            model = build_model(cfg.model, data, seed=cfg.train.seed)
         self.model = model.to(self.device)
         # Listed once: walking the module tree every step costs ~2% of a small model's training time.
         self.params = list(self.model.parameters())
@@ -112,6 +110,11 @@ class Trainer:
                           if moves else None)
         self.augment = build_augment(cfg.augment, data.input_shape)
         self.generator = torch.Generator().manual_seed(cfg.train.seed)
+        # Dropout masks and augmentations draw from this run's own generators, never from torch's global
+        # one, which every thread shares (labcore.seeding): a seeded run is the same whoever else trains.
+        self.dropout_generator = torch.Generator(self.device).manual_seed(cfg.train.seed + 1)
+        use_generator(self.model, self.dropout_generator)
+        self.augment_rng = PrivateRNG(cfg.train.seed + 2)
         self.amp = cfg.train.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
         self.callbacks = list(callbacks)
@@ -268,7 +271,8 @@ class Trainer:
         if x.dtype == torch.uint8:  # big image sets are kept as bytes; scale per batch
             x = x.float().div_(255)
         if train and self.augment is not None:
-            x = self.augment(x)
+            with self.augment_rng.active():
+                x = self.augment(x)
         return x
 
     def loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

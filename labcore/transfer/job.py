@@ -20,11 +20,13 @@ import torch.nn.functional as F
 
 from labcore.config import DataConfig, ModelConfig, TrainConfig
 from labcore.data import DataBundle
+from labcore.engine import Progress
 from labcore.i18n import LabError
 from labcore.metrics import classification_report
+from labcore.seeding import RNG_LOCK
 from labcore.train.job import Outcome, TrainingJob
 from labcore.train.log import MetricLog
-from labcore.train.trainer import _SEED_LOCK, pick_device
+from labcore.train.trainer import pick_device
 from labcore.transfer.backbones import TransferNet, build_transfer_net
 from labcore.transfer.strategies import (
     STRATEGIES,
@@ -167,7 +169,7 @@ class TransferRace:
         self.device = pick_device(cfg.train.device)
         shape = dict(in_channels=data.input_shape[0], num_classes=data.num_classes, size=cfg.image_size)
         seed = cfg.train.seed
-        with _SEED_LOCK:  # the same new head for every strategy; scratch's backbone from the same seed
+        with RNG_LOCK:  # the same new head for every strategy; scratch's backbone from the same seed
             self.pretrained = pretrained_net(cfg.backbone, seed=seed, user_state=user_state, **shape).eval()
             scratch = build_transfer_net(cfg.backbone, seed=seed, **shape) if "scratch" in cfg.strategies else None
         unfreeze_all(self.pretrained)
@@ -283,6 +285,9 @@ class TransferJob(TrainingJob):
     """A transfer race in the background. `data` (your own images) and `user_state` (an uploaded weights file)
     come as keyword arguments: `registry.submit(cfg, owner, job_class=partial(TransferJob, data=...))`."""
 
+    kind = "transfer"
+    can_set_lr = False  # each strategy keeps its configured learning rates
+
     def __init__(self, cfg: TransferConfig, owner: str | None = None, threads: int = 0, *,
                  data: DataBundle | None = None, user_state: dict | None = None):
         super().__init__(cfg, owner, threads)  # reads only cfg.train, which a TransferConfig has too
@@ -290,9 +295,6 @@ class TransferJob(TrainingJob):
         self.race: TransferRace | None = None
         self.results: list[StrategyResult] = []
         self.best: StrategyResult | None = None
-
-    def set_lr(self, lr: float) -> None:
-        raise NotImplementedError("each strategy keeps its configured learning rates")
 
     def lanes(self) -> dict[str, tuple[list[dict], list[dict]]]:
         """{strategy: (step rows, epoch rows)} so far."""
@@ -307,19 +309,14 @@ class TransferJob(TrainingJob):
         key = self.best.strategy if self.best else next(iter(lanes), None)
         return lanes[key] if key else ([], [])
 
-    def progress(self) -> dict[str, float]:
+    def progress(self) -> Progress:
         race = self.race
-        elapsed = (self._ended or time.perf_counter()) - self._started if self._started else 0.0
-        fraction = race.fraction if race else 0.0
-        eta = 0.0 if self.done else elapsed * (1 - fraction) / fraction if fraction > 0.02 else float("nan")
-        return {"fraction": fraction, "epoch": race.epoch if race else 0, "epochs": self.config.train.epochs,
-                "elapsed_s": elapsed, "eta_s": eta}
+        return self._timed(Progress(fraction=race.fraction if race else 0.0, epoch=race.epoch if race else 0,
+                                    epochs=self.config.train.epochs))
 
     def _control(self) -> bool:
-        self._between_batches()
-        if self.config.train.step_delay:
-            time.sleep(self.config.train.step_delay)
-        return self._stop.is_set()
+        """Between batches: True once asked to stop (a slow-motion delay wakes at once on Stop)."""
+        return not self.checkpoint() or self.sleep(self.config.train.step_delay)
 
     def _outcome(self, best_epoch: int) -> Outcome:
         data = self.trainer.data
@@ -332,7 +329,6 @@ class TransferJob(TrainingJob):
         cfg: TransferConfig = self.config
         data = self._data or load_target(cfg.target, cfg.labels_per_class, cfg.train.seed)
         self.race = TransferRace(cfg, data, user_state=self._user_state, control=self._control)
-        self._set_status("running")
         self.race.fit()
         self.results = self.race.results()
         self.best = best_result(self.results)

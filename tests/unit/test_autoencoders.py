@@ -18,8 +18,8 @@ from labcore.autoencoders.pca import fit_pca
 from labcore.autoencoders.train import corrupt, display_set, train_autoencoder
 from labcore.config import DataConfig, TrainConfig
 from labcore.data import load_dataset
+from labcore.engine import Engine
 from labcore.i18n import LabError
-from labcore.train.job import JobRegistry
 from labcore.viz.autoencoders import (
     ae_curves_figure,
     anomaly_histogram_figure,
@@ -200,7 +200,7 @@ def _wait(job, until, timeout=60.0):
 
 
 def test_the_background_job_streams_snapshots_and_scores_anomalies():
-    registry = JobRegistry()
+    registry = Engine()
     job = registry.submit(_cfg(epochs=20, holdout=(1,)), job_class=AutoencoderJob)
     assert job.join(60) and job.status == "finished", job.error
     view = job.latest()
@@ -215,7 +215,7 @@ def test_the_background_job_streams_snapshots_and_scores_anomalies():
 
 
 def test_the_job_pauses_and_stops_between_batches():
-    registry = JobRegistry()
+    registry = Engine()
     job = registry.submit(_cfg(epochs=300).with_(train={"step_delay": 0.005, "num_threads": 1}),
                           job_class=AutoencoderJob)
     _wait(job, lambda j: j.latest() is not None and j.status == "running")
@@ -228,7 +228,7 @@ def test_the_job_pauses_and_stops_between_batches():
 
 
 def test_a_tabular_dataset_fails_with_a_sentence():
-    job = JobRegistry().submit(_cfg(data={"name": "wine"}), job_class=AutoencoderJob)
+    job = Engine().submit(_cfg(data={"name": "wine"}), job_class=AutoencoderJob)
     assert job.join(30) and job.status == "failed"
     assert "not an image dataset" in job.error.message()
 

@@ -57,7 +57,15 @@ def _used_keys() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
 def test_the_key_scan_finds_the_known_uses():
     literal, _ = _used_keys()
-    assert {"data.offline", "train.diverged", "train.failed", "train.busy"} <= set(literal)
+    assert {"data.offline", "train.diverged", "train.busy"} <= set(literal)
+
+
+def test_every_job_kind_has_words_for_an_unexpected_failure():
+    from labcore.engine import Job
+    from labcore.tasks import Task
+
+    for kind in (Job, Task):
+        assert has(kind.failure_key), kind
     sample = '''"""Docstring: t("not.a.call")."""
 raise LabError("a.b", x=1)
 i18n.t('c.d')

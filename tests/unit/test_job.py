@@ -13,7 +13,7 @@ import pytest
 from labcore.config import DataConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.i18n import LabError
 from labcore.models import default_config
-from labcore.train.job import ACTIVE, ENDED, JobRegistry, Outcome, TrainingJob
+from labcore.train.job import ACTIVE, ENDED, Engine, Outcome, TrainingJob
 
 
 def moons(epochs: int = 3, step_delay: float = 0.0, **optim) -> RunConfig:
@@ -61,10 +61,10 @@ def jobs():
 
 @pytest.fixture
 def registry():
-    regs: list[JobRegistry] = []
+    regs: list[Engine] = []
 
-    def make(**kwargs) -> JobRegistry:
-        regs.append(JobRegistry(**kwargs))
+    def make(**kwargs) -> Engine:
+        regs.append(Engine(**kwargs))
         return regs[-1]
 
     yield make
@@ -239,17 +239,19 @@ def test_stop_owned_by_stops_only_that_owner(registry):
     assert reg.get(b.id) is b and reg.get(None) is None and reg.get("nope") is None
 
 
-def test_finished_jobs_beyond_keep_finished_are_forgotten(registry):
-    reg = registry(max_running=1, keep_finished=2)
+def test_finished_jobs_are_kept_per_session(registry):
+    reg = registry(max_running=1, keep_per_owner=2)
+    other = reg.submit(moons(epochs=1), owner="other tab")
+    assert other.join(30)
     done = []
     for _ in range(4):
-        job = reg.submit(moons(epochs=1))
+        job = reg.submit(moons(epochs=1), owner="busy tab")
         assert job.join(30) and job.status == "finished"
         done.append(job)
-    kept = reg.jobs()
-    assert len(kept) == 3  # the two latest finished ones plus the newest
+    assert len(reg.jobs("busy tab")) == 3  # the two latest finished ones plus the newest
     assert reg.get(done[0].id) is None
     assert reg.get(done[-1].id) is done[-1]
+    assert reg.jobs("other tab") == [other]  # one tab's runs never evict another's
 
 
 def test_statuses_are_partitioned():

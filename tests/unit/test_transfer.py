@@ -11,8 +11,8 @@ import torch
 import torchvision.models as tvm
 
 from labcore.config import TrainConfig
+from labcore.engine import Engine
 from labcore.i18n import LabError
-from labcore.train.job import JobRegistry
 from labcore.transfer.backbones import BACKBONES, build_transfer_net
 from labcore.transfer.job import Lane, TransferConfig, TransferJob, TransferRace
 from labcore.transfer.strategies import gradual_blocks, train_mode, unfreeze_last
@@ -82,7 +82,7 @@ def test_an_uploaded_weights_file_is_checked_against_the_architecture(torch_home
     assert err.value.key == "transfer.weights_mismatch" and "Missing: " in err.value.message()
     with pytest.raises(LabError) as err:
         check_weights_file("resnet18", b"definitely not a checkpoint")
-    assert err.value.key == "transfer.weights_unreadable"
+    assert err.value.key == "transfer.upload.weights_not_torch"
 
 
 def test_a_weights_file_cannot_run_code(torch_home):
@@ -90,7 +90,8 @@ def test_a_weights_file_cannot_run_code(torch_home):
     torch.save({"weights": torch.zeros(1), "payload": partial(print, "pwned")}, buf)  # a pickled callable
     with pytest.raises(LabError) as err:
         check_weights_file("resnet18", buf.getvalue())
-    assert err.value.key == "transfer.weights_unreadable"
+    assert err.value.key == "transfer.upload.weights_unsafe"
+    assert "weights_only" not in err.value.message() and "\x1b" not in err.value.message()
 
 
 def test_the_lab_backbone_is_pretrained_once_and_cached_on_disk(data_home):
@@ -171,7 +172,7 @@ def test_online_targets_fail_offline_with_a_message(data_home):
 
 # -- the background job ----------------------------------------------------------------------------------------------
 def test_a_transfer_job_exposes_its_best_model_like_a_training_job():
-    registry = JobRegistry()
+    registry = Engine()
     data = _tiny_data(10)
     cfg = TransferConfig(train=TrainConfig(epochs=4, batch_size=16, num_threads=1))
     job = registry.submit(cfg, owner="tab", job_class=partial(TransferJob, data=data))
@@ -185,7 +186,7 @@ def test_a_transfer_job_exposes_its_best_model_like_a_training_job():
 
 
 def test_a_transfer_job_stops_between_batches():
-    registry = JobRegistry()
+    registry = Engine()
     cfg = TransferConfig(train=TrainConfig(epochs=500, batch_size=4, num_threads=1, step_delay=0.01))
     job = registry.submit(cfg, owner="tab", job_class=partial(TransferJob, data=_tiny_data(10)))
     while not any(steps for steps, _ in job.lanes().values()) and not job.done:

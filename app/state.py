@@ -12,8 +12,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from labcore.config import DataConfig
 from labcore.data import DataBundle, load_dataset
+from labcore.data.online import ONLINE, data_dir, is_cached
 from labcore.engine import Engine, Job
 from labcore.i18n import DEFAULT_LANG, LabError, is_rtl, t
+from labcore.train.log import LogReader
 
 log = logging.getLogger("lab")
 
@@ -88,6 +90,18 @@ def start_job(cfg, job_key: str, error_key: str, job_class=None) -> Job | None:
     return job
 
 
+def read_log(job: Job) -> tuple:
+    """A training job's (step columns, epoch rows) so far, read incrementally: the tab keeps what it read
+    and each poll takes only the new rows (a 100-epoch MNIST log has ~94,000 of them)."""
+    trainer = getattr(job, "trainer", None)
+    if trainer is None:
+        return [], []
+    reader = st.session_state.get("_log_reader")
+    if reader is None or reader.log is not trainer.log:
+        reader = st.session_state["_log_reader"] = LogReader(trainer.log)  # one per tab: the job on screen
+    return reader.read()
+
+
 def lang() -> str:
     return st.session_state.get("lang", DEFAULT_LANG)
 
@@ -109,5 +123,8 @@ def apply_direction() -> None:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def data_preview(cfg: DataConfig) -> DataBundle:
     """The dataset for previews on the page: one shared, read-only copy (st.cache_data would unpickle a
-    fresh copy on every rerun: 185 MB for CIFAR-10)."""
+    fresh copy on every rerun: 185 MB for CIFAR-10). An online dataset that is not on disk yet raises
+    LabError("data.download_first") instead of downloading in the page's thread (see download_panel)."""
+    if cfg.name in ONLINE and not is_cached(cfg.name):
+        raise LabError("data.download_first", name=cfg.name, root=str(data_dir()))
     return load_dataset(cfg)

@@ -13,6 +13,7 @@ from torch import nn
 
 from app.state import lang, lease, registry, tr
 from app.widgets import polling_fragment
+from labcore.data.online import download
 from labcore.i18n import LabError
 
 POLL_SECONDS = 0.5
@@ -44,6 +45,16 @@ def background(key: Hashable, what: str, fn: Callable[..., Any], *args: Any, mod
         return None
     _progress(key, what)
     return None
+
+
+def download_panel(name: str) -> None:
+    """A button that downloads online dataset `name` as a background job, with a progress bar."""
+    key = ("download", name)
+    if registry().find_task(key) is None and not st.button(tr("data.download", name=name), key=f"btn_download_{name}",
+                                                          icon=":material/download:"):
+        return
+    if background(key, tr("data.downloading", name=name), download, name):  # True once both splits are on disk
+        st.rerun()
 
 
 def _failed(error: LabError, retry_key: str) -> None:

@@ -33,6 +33,25 @@ def data_dir() -> Path:
     return Path(os.environ.get("LABCORE_DATA", Path.home() / ".cache" / "labcore" / "data"))
 
 
+# Where torchvision keeps each set under the data directory (checked without loading or downloading anything).
+FOLDERS = {"mnist": "MNIST/raw", "fashion_mnist": "FashionMNIST/raw", "cifar10": "cifar-10-batches-py"}
+
+
+def is_cached(name: str) -> bool:
+    """Are the files of online dataset `name` already in the data directory?"""
+    folder = data_dir() / FOLDERS[name]
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def download(name: str, progress=None) -> bool:
+    """Fetch both splits of `name` (a background job on the pages: a download must never block a page)."""
+    _fetch(name, train=True)
+    if progress is not None:
+        progress(0.5)
+    _fetch(name, train=False)
+    return True
+
+
 def _fetch(name: str, train: bool):
     cls = ONLINE[name][0]
     root = data_dir()

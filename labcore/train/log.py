@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
+
+import numpy as np
 
 
 class MetricLog:
@@ -54,3 +57,42 @@ class MetricLog:
     def epochs(self) -> list[dict[str, float]]:
         with self._lock:
             return list(self._epochs)
+
+
+class Columns(dict):
+    """Step rows as numpy columns ({"loss": array, ...}, all of one length): what charts need of a long log."""
+
+    def __len__(self) -> int:
+        return len(next(iter(self.values()))) if self.keys() else 0
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+
+class LogReader:
+    """A page's running copy of one log: each `read()` takes only the rows added since the last one and
+    appends them to growing numpy columns, so a poll costs the same at step 100 and at step 100,000."""
+
+    COLUMNS = ("step", "epoch", "loss", "acc", "lr", "grad_norm")
+
+    def __init__(self, log: MetricLog):
+        self.log = log
+        self.n = 0
+        self._data = {k: np.empty(1024) for k in self.COLUMNS}
+        self.epochs: list[dict[str, float]] = []
+
+    def read(self) -> tuple[Columns, list[dict[str, float]]]:
+        steps, epochs = self.log.since(self.n, len(self.epochs))
+        if steps:
+            end = self.n + len(steps)
+            if end > len(self._data["step"]):
+                size = max(end, 2 * len(self._data["step"]))
+                for k, a in self._data.items():
+                    grown = np.empty(size)
+                    grown[: self.n] = a[: self.n]
+                    self._data[k] = grown
+            for k, a in self._data.items():
+                a[self.n : end] = [math.nan if (v := r.get(k)) is None else v for r in steps]
+            self.n = end
+        self.epochs.extend(epochs)
+        return Columns({k: a[: self.n] for k, a in self._data.items()}), self.epochs

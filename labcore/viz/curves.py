@@ -5,6 +5,8 @@ Redrawn twice a second while training, so columns come out via numpy and long se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -25,8 +27,11 @@ SMALL_HEIGHT = 220
 MAX_MARKED_EPOCHS = 60  # beyond this, per-epoch markers crowd into a solid band
 
 
-def _column(rows: list[dict], key: str) -> np.ndarray:
-    """One float column of `rows`; a missing or None value becomes NaN (plotly draws a gap)."""
+def _column(rows: list[dict] | Mapping[str, np.ndarray], key: str) -> np.ndarray:
+    """One float column of `rows` (a list of dicts, or columns already: labcore.train.log.Columns); a
+    missing or None value becomes NaN (plotly draws a gap)."""
+    if isinstance(rows, Mapping):
+        return np.asarray(rows[key], dtype=np.float64)
     nan = float("nan")
     return np.fromiter(
         (nan if (v := row.get(key)) is None else v for row in rows), dtype=np.float64, count=len(rows)

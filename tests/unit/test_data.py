@@ -228,3 +228,16 @@ def test_online_subset_is_seeded(fake_mnist):
     assert a.sizes() == {"train": 85, "val": 15, "test": 20}
     assert torch.equal(a.x_train, b.x_train)
     assert not torch.equal(a.x_train, c.x_train)
+
+
+def test_the_cache_check_touches_neither_network_nor_files_and_download_is_a_task(fake_mnist):
+    from labcore.data.online import download, is_cached
+
+    assert not is_cached("mnist") and not is_cached("cifar10")
+    with pytest.raises(LabError) as err:  # offline: the download job fails with the lab's own sentence
+        download("cifar10")
+    assert err.value.key == "data.offline"
+    fake_mnist("MNIST", n_train=100, n_test=20)
+    assert is_cached("mnist") and not is_cached("fashion_mnist")
+    progress = []
+    assert download("mnist", progress=progress.append) is True and progress == [0.5]

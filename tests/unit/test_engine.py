@@ -249,3 +249,29 @@ def test_memory_stays_bounded_after_50_runs_across_10_sessions(engine):
     assert all(len(eng.jobs(f"s{s}")) == 0 for s in range(1, 10, 2))
     grown = _rss_mb() - before
     assert grown < 150, f"server memory grew by {grown:.0f} MB"
+
+
+def test_a_page_poll_of_a_100_epoch_log_reads_new_rows_into_columns_and_draws_fast():
+    from labcore.train.log import LogReader
+    from labcore.viz import training_curves_figure
+
+    log = MetricLog()
+    row = {"step": 0, "epoch": 0.0, "loss": 1.0, "lr": 1e-3, "grad_norm": 1.0, "acc": 0.5, "time": 0.0}
+    for e in range(100):
+        log.add_steps([{**row, "step": e * 938 + i, "epoch": e + i / 938, "loss": 1 / (1 + e)} for i in range(938)])
+        log.add_epoch({"epoch": e + 1, "loss": 1.0, "val_loss": 1.0, "acc": 0.5, "val_acc": 0.5, "time": e})
+    reader = LogReader(log)
+    steps, epochs = reader.read()
+    training_curves_figure(steps, epochs)  # warm plotly's validators
+    times = []
+    for _ in range(9):
+        log.add_steps([{**row, "step": 93_800 + len(times)}] * 20)
+        t0 = time.perf_counter()
+        steps, epochs = reader.read()
+        fig = training_curves_figure(steps, epochs)
+        times.append(time.perf_counter() - t0)
+    assert len(steps) == 93_800 + 180 and len(epochs) == 100
+    np.testing.assert_array_equal(steps["loss"][:938], 1.0)  # the columns hold the rows, in order
+    assert steps["step"][-1] == 93_808
+    assert len(fig.data[0].x) <= 2000  # the chart is downsampled, spikes kept
+    assert sorted(times)[4] < 0.02, f"median poll {sorted(times)[4] * 1000:.1f} ms"

@@ -1,0 +1,26 @@
+"""The engine as the pages meet it: a failing background computation shows its error once and is not
+started again by reruns; an online dataset is downloaded by a job, never by the page's thread."""
+
+from __future__ import annotations
+
+from tests.app.conftest import open_page, poll
+
+
+def test_an_offline_download_fails_once_with_a_message_and_reruns_do_not_retry(fresh_registry, data_home):
+    from app.state import registry
+
+    at = open_page("views/train.py", **{"data.name": "mnist"})
+    assert any("not on this computer yet" in w.value for w in at.warning)
+    at.button(key="btn_download_mnist").click().run()
+    poll(at, lambda a: any("could not be downloaded" in e.value for e in a.error), timeout=60)
+    task = registry().find_task(("download", "mnist"))
+    assert task.status == "failed"
+    for _ in range(5):  # reruns show the same error, and start nothing new
+        at.run()
+        assert not at.exception
+        assert registry().find_task(("download", "mnist")) is task
+    assert sum("could not be downloaded" in e.value for e in at.error) == 1
+    retry = [b for b in at.button if b.key and b.key.startswith("btn_retry:")]
+    assert len(retry) == 1  # ... and offer to try again
+    retry[0].click().run()
+    poll(at, lambda a: registry().find_task(("download", "mnist")) is not task, timeout=30)

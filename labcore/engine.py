@@ -299,9 +299,10 @@ class Engine:
         with self._lock:
             return self._jobs.get(job_id) if job_id else None
 
-    def jobs(self, owner: str | None = None) -> list[Job]:
+    def jobs(self, owner: str | None = None, of: type[Job] = Job) -> list[Job]:
+        """Every job (of one session, of one kind: e.g. `of=TrainingJob` leaves out background computations)."""
         with self._lock:
-            return [j for j in self._jobs.values() if owner is None or j.owner == owner]
+            return [j for j in self._jobs.values() if (owner is None or j.owner == owner) and isinstance(j, of)]
 
     def stop_owned_by(self, owner: str) -> int:
         """Stop every live job of one session; returns how many."""

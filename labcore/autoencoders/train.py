@@ -28,6 +28,7 @@ from labcore.i18n import LabError
 from labcore.train.job import TrainingJob, _Control
 from labcore.train.log import MetricLog
 from labcore.train.optimizers import build_optimizer
+from labcore.train.rules import has_diverged
 from labcore.train.trainer import Callback, Diverged, check_hooks, pick_device
 
 DISPLAY_POINTS = 1000  # images whose codes the live scatter shows
@@ -77,6 +78,7 @@ class AETrainer:
         self.callbacks = list(callbacks)
         check_hooks(self.callbacks)
         self.log = MetricLog()
+        self._first_loss: float | None = None  # for the divergence rule (labcore.train.rules)
         self.should_stop = False
         self.step = self.epoch = 0
 
@@ -105,8 +107,9 @@ class AETrainer:
                 self.optimizer.step()
                 self.step += 1
                 value = loss.item()
-                if not math.isfinite(value):
+                if has_diverged(value, self._first_loss):
                     raise Diverged(self.step, value)
+                self._first_loss = value if self._first_loss is None else self._first_loss
                 sums += torch.stack([loss.detach(), recon.detach(), kl.detach()]) * len(target)
                 seen += len(target)
                 row = {"step": self.step, "epoch": self.epoch - 1 + (i + len(target)) / n, "loss": value,

@@ -32,8 +32,8 @@ from torch import nn
 from labcore.config import OptimConfig, TrainConfig
 from labcore.train.log import MetricLog
 from labcore.train.optimizers import build_optimizer
+from labcore.train.rules import has_diverged
 from labcore.train.schedules import build_scheduler
-from labcore.train.trainer import DIVERGENCE_FACTOR
 
 
 class _Grouped(nn.Module):
@@ -261,8 +261,7 @@ class Heat:
                              "time": now})
                 if lane.first_loss is None:
                     lane.first_loss = loss
-                if not (math.isfinite(loss) and math.isfinite(grad_norm)) or \
-                        loss > DIVERGENCE_FACTOR * max(lane.first_loss, 1.0):
+                if has_diverged(loss, lane.first_loss, grad_norm):
                     self._retire(j, p[0])
                     break
             lane.log.add_steps(rows)

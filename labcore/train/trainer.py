@@ -24,10 +24,10 @@ from labcore.seeding import PrivateRNG, use_generator
 from labcore.train.augment import build_augment
 from labcore.train.log import MetricLog
 from labcore.train.optimizers import build_optimizer
+from labcore.train.rules import BestWeights, has_diverged
 from labcore.train.schedules import build_scheduler
 
 HOOKS = ("on_fit_start", "on_epoch_start", "on_batch_end", "on_epoch_end", "on_fit_end")
-DIVERGENCE_FACTOR = 50.0  # a loss this many times above the first one means the run blew up
 FLUSH_SECONDS = 0.1  # how stale the live log may get: pages poll every 0.5 s
 FLUSH_ROWS = 256
 
@@ -124,8 +124,7 @@ class Trainer:
         self.log = MetricLog()
         self.should_stop = self.stopped_early = False
         self.step = self.epoch = 0
-        self.best_state: dict | None = None
-        self.best_epoch, self.best_val_loss = 0, math.inf
+        self.best = BestWeights()
         self._first_loss: float | None = None
         # Per-step numbers are read back in bunches (a read stalls a GPU pipeline, and on a CPU each row's
         # bookkeeping costs ~2% of a small model's step): at most every FLUSH_SECONDS, the first step at once.
@@ -261,8 +260,8 @@ class Trainer:
         if self._first_loss is None:
             self._first_loss = rows[0]["loss"]
         for r in rows:
-            bad_grad = not math.isfinite(r["grad_norm"]) and not self.amp  # AMP skips overflowed steps itself
-            if not math.isfinite(r["loss"]) or bad_grad or r["loss"] > DIVERGENCE_FACTOR * max(self._first_loss, 1.0):
+            grad_norm = 0.0 if self.amp else r["grad_norm"]  # AMP skips overflowed steps itself
+            if has_diverged(r["loss"], self._first_loss, grad_norm):
                 raise Diverged(int(r["step"]), r["loss"])
         return rows[-1]
 
@@ -286,16 +285,18 @@ class Trainer:
             getattr(cb, hook)(self, logs)
 
     def _remember_best(self, logs: dict) -> None:
-        if logs["val_loss"] < self.best_val_loss:
-            self.best_val_loss, self.best_epoch = logs["val_loss"], logs["epoch"]
-            # A clone per tensor: several times cheaper than deepcopy of the state dict, the same result.
-            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.best.offer(self.model, logs["epoch"], logs["val_loss"])
 
     def restore_best(self) -> bool:
-        if self.best_state is None:
-            return False
-        self.model.load_state_dict(self.best_state)
-        return True
+        return self.best.restore(self.model)
+
+    @property
+    def best_epoch(self) -> int:
+        return self.best.epoch
+
+    @property
+    def best_val_loss(self) -> float:
+        return self.best.val_loss
 
     def set_base_lr(self, lr: float) -> None:
         """Change the learning rate mid-run; the schedule keeps shaping it from here on."""

@@ -26,6 +26,7 @@ from labcore.metrics import classification_report
 from labcore.seeding import RNG_LOCK
 from labcore.train.job import Outcome, TrainingJob
 from labcore.train.log import MetricLog
+from labcore.train.rules import has_diverged
 from labcore.train.trainer import pick_device
 from labcore.transfer.backbones import TransferNet, build_transfer_net
 from labcore.transfer.strategies import (
@@ -111,6 +112,7 @@ class Lane:
         self.log = MetricLog()
         self.cached: tuple[torch.Tensor, ...] | None = None  # feature extraction: backbone outputs per split
         self.status, self.seconds, self.step = "running", 0.0, 0
+        self.first_loss: float | None = None
         self.best_state: dict | None = None
         self.best_key, self.best_epoch = (-1.0, math.inf), 0
 
@@ -216,9 +218,10 @@ class TransferRace:
                     t0 = time.perf_counter()
                     loss = lane.train_step(x, y, idx.to(device))
                     lane.seconds += time.perf_counter() - t0
-                    if not math.isfinite(loss):
+                    if has_diverged(loss, lane.first_loss):
                         lane.status = "diverged"
                         continue
+                    lane.first_loss = loss if lane.first_loss is None else lane.first_loss
                     sums[lane.strategy][0] += loss * len(idx)
                     sums[lane.strategy][1] += len(idx)
                     lane.log.add_steps([{"step": lane.step, "epoch": self.epoch - 1 + (i + len(idx)) / n,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,8 +36,9 @@ class LRFinderResult:
 
 
 def find_lr(cfg: RunConfig, data: DataBundle, *, model: nn.Module | None = None, start: float = 1e-7,
-            end: float = 10.0, steps: int = 100) -> LRFinderResult:
-    """Sweep the learning rate for `cfg`'s optimizer on `data`; `model` (if given) is restored after."""
+            end: float = 10.0, steps: int = 100, progress: Callable[[float], None] | None = None) -> LRFinderResult:
+    """Sweep the learning rate for `cfg`'s optimizer on `data`; `model` (if given) is restored after.
+    `progress(fraction)` after every step (the page runs the sweep as a background job with a bar)."""
     device = pick_device(cfg.train.device)
     if model is None:
         model = build_model(cfg.model, data, seed=cfg.train.seed)
@@ -65,6 +67,8 @@ def find_lr(cfg: RunConfig, data: DataBundle, *, model: nn.Module | None = None,
             loss.backward()
             optimizer.step()
             value = loss.item()
+            if progress is not None:
+                progress((i + 1) / steps)
             if not math.isfinite(value):
                 break
             avg = SMOOTHING * avg + (1 - SMOOTHING) * value

@@ -58,12 +58,15 @@ def one_cycle(cfg: OptimConfig, steps_per_epoch: int, total_steps: int) -> Multi
 
 
 def multiplier(cfg: OptimConfig, steps_per_epoch: int, total_steps: int) -> Multiplier:
-    """The schedule's multiplier with the optional linear warmup in front of it."""
-    base = SCHEDULES.build(cfg.schedule, cfg=cfg, steps_per_epoch=steps_per_epoch, total_steps=total_steps)
+    """The schedule's multiplier with the optional linear warmup in front of it. The schedule starts when
+    the warmup ends (its clock runs over the remaining steps), so the warmup climbs to the chosen rate
+    itself: a cosine that decayed during the warmup peaked at 0.0467 for a chosen 0.05."""
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
     if warmup <= 0 or cfg.schedule == "one_cycle":  # one-cycle has its own warmup
-        return base
-    return lambda step: base(step) * min(1.0, (step + 1) / warmup)
+        return SCHEDULES.build(cfg.schedule, cfg=cfg, steps_per_epoch=steps_per_epoch, total_steps=total_steps)
+    base = SCHEDULES.build(cfg.schedule, cfg=cfg, steps_per_epoch=steps_per_epoch,
+                           total_steps=max(1, total_steps - warmup + 1))  # steps from the peak on
+    return lambda step: base(max(0, step + 1 - warmup)) * min(1.0, (step + 1) / warmup)
 
 
 def build_scheduler(optimizer: Optimizer, cfg: OptimConfig, steps_per_epoch: int, total_steps: int) -> LambdaLR:

@@ -24,3 +24,15 @@ def test_an_offline_download_fails_once_with_a_message_and_reruns_do_not_retry(f
     assert len(retry) == 1  # ... and offer to try again
     retry[0].click().run()
     poll(at, lambda a: registry().find_task(("download", "mnist")) is not task, timeout=30)
+
+
+def test_the_train_page_names_the_running_setup_when_the_sidebar_changes(fresh_registry):
+    at = open_page("views/train.py", **{"data.name": "moons", "model.name": "mlp", "train.epochs": "100"})
+    at.button(key="btn_train").click().run()
+    assert any(c.value.startswith("Training now: MLP on Moons") for c in at.caption), [c.value for c in at.caption]
+    at.slider(key="train.epochs").set_value(5).run()  # a student changes the sidebar mid-run
+    assert not at.exception
+    assert any("applies to the next run" in i.value for i in at.info)
+    assert any("100 epochs" in c.value for c in at.caption if c.value.startswith("Training now"))
+    at.button(key="btn_stop").click().run()
+    poll(at, lambda a: any(c.value.startswith("Last run: MLP on Moons") for c in a.caption), timeout=30)

@@ -98,7 +98,9 @@ def test_offline_dataset_gives_a_clear_message(tmp_path, monkeypatch):
     at.switch_page("views/train.py").run()
     at.selectbox(key="data.name").set_value("mnist").run()
     assert not at.exception, at.exception
-    assert any("could not be downloaded" in w.value for w in at.warning)
+    # nothing is downloaded in the page's thread: the page says so and offers a Download job
+    assert any("not on this computer yet" in w.value for w in at.warning)
+    assert at.button(key="btn_download_mnist")
 
 
 @pytest.mark.parametrize("dataset", ["moons", "wine", "shapes"])
@@ -145,6 +147,8 @@ def test_lr_finder_suggests_and_applies_a_rate():
     at.switch_page("views/train.py").run()
     at.button(key="btn_lr_find").click().run()
     assert not at.exception, at.exception
+    # the sweep runs as a background job: the page reruns until its result is drawn
+    poll(at, lambda a: any(b.key == "btn_lr_use" for b in a.button), timeout=120)
     use = at.button(key="btn_lr_use")
     suggested = float(use.label.split()[-1])
     assert 1e-4 <= suggested <= 0.1  # Adam on digits: a sane range, far from the 1e-7..10 sweep ends

@@ -8,13 +8,24 @@ import sys
 import time
 
 from labcore.bench import BENCHMARKS
-from labcore.config import AugmentConfig, DataConfig, OptimConfig, RunConfig, TrainConfig
+from labcore.config import AugmentConfig, DataConfig, RunConfig, TrainConfig
 from labcore.data import DATASETS, load_dataset
 from labcore.i18n import LabError
 from labcore.models import MODELS, default_config
-from labcore.train.optimizers import OPTIMIZERS
+from labcore.train.optimizers import OPTIMIZERS, optimizer_config
 from labcore.train.schedules import SCHEDULES
 from labcore.train.trainer import Callback, Diverged, EarlyStopping, Trainer
+
+# The optimizer options a run can set; each becomes a --flag (default: the optimizer's own, from its registry).
+OPTIM_FLAGS = {
+    "lr": "learning rate",
+    "momentum": "SGD momentum (momentum, nesterov)",
+    "beta1": "first-moment decay (Adam, AdamW, Lion)",
+    "beta2": "second-moment decay (Adam, AdamW; Lion's update interpolation)",
+    "alpha": "RMSProp smoothing constant",
+    "eps": "denominator term (Adagrad, RMSProp, Adam, AdamW)",
+    "weight_decay": "weight decay (decoupled for AdamW and Lion, L2 for the others)",
+}
 
 
 class _ProgressBar(Callback):
@@ -48,13 +59,12 @@ def _config(a: argparse.Namespace) -> RunConfig:
     for field in ("depth", "width", "activation", "dropout"):
         if getattr(a, field) is not None:
             model = model.__class__(**{**model.__dict__, field: getattr(a, field)})
-    spec = OPTIMIZERS.get(a.optimizer)
-    lr = a.lr if a.lr is not None else spec.defaults.get("lr", 1e-3)
+    # The optimizer registry's defaults (as on the page), then every option given on the command line.
+    given = {f: getattr(a, f) for f in OPTIM_FLAGS if getattr(a, f) is not None}
     return RunConfig(
         data=DataConfig(name=a.data, seed=a.seed),
         model=model,
-        optim=OptimConfig(name=a.optimizer, lr=lr, weight_decay=a.weight_decay, schedule=a.schedule,
-                          clip_norm=a.clip_norm),
+        optim=optimizer_config(a.optimizer, schedule=a.schedule, clip_norm=a.clip_norm, **given),
         augment=AugmentConfig(rotation=a.rotation, hflip=a.hflip, noise_std=a.noise),
         train=TrainConfig(epochs=a.epochs, batch_size=a.batch_size, seed=a.seed, patience=a.patience,
                           amp=a.amp, device=a.device),
@@ -105,7 +115,7 @@ def list_all(a: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="labcore", description="Deep Learning Visual Lab, headless.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -113,11 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--data", default="digits", choices=DATASETS.names())
     t.add_argument("--model", default="cnn", choices=MODELS.names())
     t.add_argument("--optimizer", default="adam", choices=OPTIMIZERS.names())
-    t.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's own)")
+    for flag in OPTIM_FLAGS:  # one flag per optimizer option; unset: the optimizer's own default
+        t.add_argument(f"--{flag.replace('_', '-')}", type=float, default=None, help=OPTIM_FLAGS[flag])
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--schedule", default="constant", choices=SCHEDULES.names())
-    t.add_argument("--weight-decay", type=float, default=0.0)
     t.add_argument("--clip-norm", type=float, default=0.0)
     t.add_argument("--patience", type=int, default=0, help="early stopping patience in epochs (0: off)")
     t.add_argument("--depth", type=int)
@@ -141,8 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     b.set_defaults(func=bench)
 
     sub.add_parser("list", help="registered datasets, models, optimizers, schedules").set_defaults(func=list_all)
+    return p
 
-    a = p.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
     try:
         return a.func(a)
     except LabError as e:

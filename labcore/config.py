@@ -97,8 +97,18 @@ class RunConfig:
         return cls(**{name: _build(kind, d.get(name, {})) for name, kind in kinds.items()})
 
     def with_(self, **groups: dict[str, Any]) -> RunConfig:
-        """Copy with some fields changed: `cfg.with_(optim={"lr": 0.1})`."""
-        return replace(self, **{g: replace(getattr(self, g), **v) for g, v in groups.items()})
+        """Copy with some fields changed: `cfg.with_(optim={"lr": 0.1})`. Naming another optimizer starts
+        from that optimizer's own defaults (as on the page and the command line), then applies the rest."""
+        changed = {}
+        for g, v in groups.items():
+            part = getattr(self, g)
+            if g == "optim" and v.get("name", part.name) != part.name:
+                from labcore.train.optimizers import optimizer_config  # the registry imports this module
+
+                changed[g] = optimizer_config(v["name"], **{k: x for k, x in v.items() if k != "name"})
+            else:
+                changed[g] = replace(part, **v)
+        return replace(self, **changed)
 
 
 def _build(kind: type, values: dict[str, Any]) -> Any:

@@ -125,5 +125,11 @@ _add("lion", lambda p, c: Lion(p, lr=c.lr, betas=(c.beta1, c.beta2), weight_deca
      ("lr", "beta1", "beta2", "weight_decay"), lr=1e-4, beta2=0.99)
 
 
+def optimizer_config(name: str, **changes: object) -> OptimConfig:
+    """`name` with the registry's own starting values (its usual learning rate, AdamW's decay, Lion's
+    beta2), then `changes`: the one source of these defaults for the page, the command line and the API."""
+    return OptimConfig(name=name, **{**OPTIMIZERS.get(name).defaults, **changes})
+
+
 def build_optimizer(params: Iterable, cfg: OptimConfig) -> optim.Optimizer:
     return OPTIMIZERS.get(cfg.name).build(params, cfg)

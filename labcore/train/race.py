@@ -21,7 +21,7 @@ from labcore.i18n import LabError
 from labcore.models import build_model, default_config, models_for
 from labcore.train.batched import Heat, Lane
 from labcore.train.job import TrainingJob, _Control
-from labcore.train.optimizers import OPTIMIZERS, build_optimizer
+from labcore.train.optimizers import build_optimizer, optimizer_config
 from labcore.train.trainer import Callback, Trainer, pick_device
 
 MIN_CONTENDERS, MAX_CONTENDERS = 2, 8
@@ -36,7 +36,7 @@ def race_models(info: DatasetInfo) -> list[str]:
 
 def optimizer_defaults(name: str, **changes: object) -> OptimConfig:
     """`name` with the registry's own starting values (its usual learning rate), then `changes`."""
-    return OptimConfig(name=name, **{**OPTIMIZERS.get(name).defaults, **changes})
+    return optimizer_config(name, **changes)
 
 
 @dataclass(frozen=True)

@@ -158,3 +158,28 @@ def test_unknown_choices_are_refused():
     with pytest.raises(SystemExit) as err:
         main(["train", "--data", "imagenet"])
     assert err.value.code == 2
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lion"])
+def test_command_line_and_api_start_from_the_optimizers_own_defaults(name):
+    """One source of truth: `--optimizer adamw` decays its weights, Lion keeps beta2 = 0.99, and
+    `RunConfig().with_(optim={"name": ...})` gives the same as the command line and the page."""
+    from labcore.__main__ import _config, build_parser
+    from labcore.config import RunConfig
+    from labcore.train.optimizers import optimizer_config
+
+    want = optimizer_config(name)
+    cli = _config(build_parser().parse_args(["train", "--optimizer", name])).optim
+    api = RunConfig().with_(optim={"name": name}).optim
+    assert cli == want and api == want
+    if name == "adamw":
+        assert want.weight_decay == 0.01
+    if name == "lion":
+        assert want.beta2 == 0.99
+    # every option has its flag, and a flag beats the default
+    flags = _config(build_parser().parse_args(["train", "--optimizer", name, "--beta2", "0.95", "--eps", "1e-6",
+                                               "--momentum", "0.5", "--alpha", "0.9", "--lr", "0.3",
+                                               "--weight-decay", "0.001"])).optim
+    assert (flags.beta2, flags.eps, flags.momentum, flags.alpha, flags.lr, flags.weight_decay) == \
+        (0.95, 1e-6, 0.5, 0.9, 0.3, 0.001)
+    assert RunConfig().with_(optim={"name": name, "lr": 0.3}).optim == optimizer_config(name, lr=0.3)

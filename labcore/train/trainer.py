@@ -256,13 +256,15 @@ class Trainer:
             self._sums[1] += (torch.cat([p.pred for p in pending]) == torch.cat([p.y for p in pending])).sum().item()
         self._pending.clear()
         self._last_flush = time.perf_counter()
-        self.log.add_steps(rows)
         if self._first_loss is None:
             self._first_loss = rows[0]["loss"]
-        for r in rows:
+        for i, r in enumerate(rows):
             grad_norm = 0.0 if self.amp else r["grad_norm"]  # AMP skips overflowed steps itself
             if has_diverged(r["loss"], self._first_loss, grad_norm):
+                # The log (chart, progress bar) ends at the step that blew up, the step the message names.
+                self.log.add_steps(rows[: i + 1])
                 raise Diverged(int(r["step"]), r["loss"])
+        self.log.add_steps(rows)
         return rows[-1]
 
     # -- helpers ----------------------------------------------------------------------------------

@@ -176,6 +176,9 @@ def test_huge_learning_rate_ends_as_diverged(jobs):
     assert isinstance(job.error, LabError) and job.error.key == "train.diverged"
     assert "100" in job.error.message()
     assert job.outcome is None
+    # the message, the chart and the progress bar name the same step: the one that blew up
+    step = job.error.params["step"]
+    assert job.snapshot()[0][-1]["step"] == step == job.progress().step
 
 
 def test_offline_dataset_ends_as_failed(jobs, data_home):

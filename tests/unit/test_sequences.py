@@ -122,6 +122,27 @@ def test_naive_baselines():
     truth = np.stack([values[s : s + 3] for s in starts])
     assert forecast_scores(truth, naive["seasonal_naive"]) == {"mae": 0.0, "rmse": 0.0}
     assert forecast_scores(truth, naive["last_value"])["rmse"] > forecast_scores(truth, naive["last_value"])["mae"] > 0
+    # with drift: exact on a seasonal series, and on a season riding a straight trend (where plain seasonal
+    # naive lags by one season's growth)
+    np.testing.assert_array_equal(naive["seasonal_drift"], naive["seasonal_naive"])
+    trend = values + 0.5 * np.arange(40)
+    drift = naive_forecasts(trend, starts, horizon=1, period=10)
+    truth = trend[starts][:, None]
+    assert forecast_scores(truth, drift["seasonal_drift"])["mae"] == pytest.approx(0.0)
+    assert forecast_scores(truth, drift["seasonal_naive"])["mae"] == pytest.approx(5.0)
+
+
+def test_on_co2_the_seasonal_drift_rule_is_the_strongest_naive_baseline():
+    from labcore.config import DataConfig
+    from labcore.data import load_dataset
+
+    data = load_dataset(DataConfig(name="co2"))
+    series, starts = data.extras["series"], data.extras["starts_test"]
+    truth = series.values[starts][:, None]
+    maes = {k: forecast_scores(truth, v[:, :1])["mae"]
+            for k, v in naive_forecasts(series.values, starts, 1, series.period).items()}
+    assert maes["seasonal_drift"] < 0.4 < 1.0 < maes["last_value"]
+    assert maes["seasonal_drift"] < maes["seasonal_naive"]
 
 
 def test_trainer_does_regression_with_mse_and_no_accuracy():

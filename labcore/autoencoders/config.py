@@ -18,7 +18,7 @@ class AEConfig:
     width: int = 128  # dense: first hidden layer (then width/2); conv: 8x the first conv's channels
     lr: float = 1e-3  # Adam
     noise: float = 0.0  # denoising: std of the Gaussian noise added to training inputs (targets stay clean)
-    beta: float = 1.0  # VAE: weight of the KL term (1 is the plain ELBO)
+    beta: float = 1.0  # VAE: weight of the KL term (1: the ELBO of a Gaussian decoder with variance 0.5)
     holdout: tuple[int, ...] = ()  # classes left out of training: the anomalies for anomaly detection
 
     def with_(self, **changes: Any) -> AEConfig:

@@ -3,8 +3,10 @@
 scatter, a PCA baseline fitted first, and reconstruction-error anomaly scores at the end).
 
 Epoch rows in the `MetricLog`: epoch, loss, recon, kl, val_loss, val_recon, val_kl, seconds. `recon` is
-the mean squared error per pixel; `kl` is in nats per image; loss = recon + beta * kl / pixels, i.e.
-the VAE's negative ELBO per pixel (for a plain autoencoder kl is 0 and loss = recon).
+the mean squared error per pixel; `kl` is in nats per image; loss = recon + beta * kl / pixels. With
+beta = 1 that is the negative ELBO per pixel (up to a constant) for a Gaussian decoder of variance 0.5,
+since -log N(x; x_hat, s^2) = (x - x_hat)^2 / (2 s^2) + const; a smaller beta assumes less pixel noise.
+For a plain autoencoder kl is 0 and loss = recon.
 """
 
 from __future__ import annotations

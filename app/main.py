@@ -16,12 +16,17 @@ import plotly.graph_objects  # noqa: E402,F401
 import streamlit as st  # noqa: E402
 import torch  # noqa: E402,F401
 
-from app.state import apply_direction, lang, lease, tr  # noqa: E402
-from labcore.i18n import languages  # noqa: E402
+from app import links, present  # noqa: E402
+from app.state import apply_direction, lease, tr  # noqa: E402
+from labcore.i18n import language_name, languages  # noqa: E402
 
-st.set_page_config(page_title=tr("app.title"), page_icon=":material/neurology:", layout="wide")
+links.read_globals()  # `lang` and `present` from a shared link, before anything is drawn in its language
+st.set_page_config(page_title=tr("app.title"), page_icon=":material/neurology:", layout="wide",
+                   initial_sidebar_state="collapsed" if present.presenting() else "auto")
 lease()  # ties this tab's training jobs to the tab's lifetime
 apply_direction()
+present.apply()
+present.install_hooks()
 
 VIEWS = Path(__file__).with_name("views")
 pages = {
@@ -40,8 +45,13 @@ pages = {
     ],
 }
 nav = st.navigation(pages)
+links.enter(nav.url_path)
 
 if len(languages()) > 1:
-    st.sidebar.selectbox(tr("nav.language"), languages(), key="lang", index=languages().index(lang()))
+    # No index: the value is the session's "lang" (English until one is chosen or linked).
+    st.sidebar.selectbox(tr("nav.language"), languages(), key="lang", format_func=language_name,
+                         on_change=present.to_link, args=("lang",))
+present.toggle()
 
 nav.run()
+links.publish()  # the setup of a page that did not write it into the URL itself (app/links.py)

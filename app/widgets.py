@@ -20,17 +20,12 @@ from app.state import data_preview, lang, tr
 from labcore.config import AugmentConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import DATASETS, dataset_info
 from labcore.i18n import LabError
+from labcore.links import BATCH_SIZES, CLIP_NORMS, KERNELS, LEARNING_RATES, WEIGHT_DECAYS, WIDTHS
 from labcore.models import ACTIVATIONS, INITS, MODELS, SEQUENCE_KINDS, default_config, models_for
-from labcore.train.optimizers import OPTIMIZERS
+from labcore.train.optimizers import OPTIMIZERS, optimizer_config
 from labcore.train.schedules import SCHEDULES, schedule_curve
 from labcore.viz import lr_figure
 
-LEARNING_RATES = [round(m * 10.0**e, 8) for e in range(-5, 2) for m in (1, 2, 5)] + [100.0]
-BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512]
-WIDTHS = [4, 8, 16, 32, 64, 128, 256]
-KERNELS = [1, 3, 5, 7]
-WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.05, 0.1]
-CLIP_NORMS = [0.0, 0.1, 0.5, 1.0, 5.0]
 PER_OPTIMIZER = ("lr", "momentum", "beta1", "beta2", "alpha", "eps", "weight_decay")
 PER_SCHEDULE = ("warmup_epochs", "step_epochs", "gamma")
 # select_slider widgets only accept listed values: a restored value snaps to the nearest one.
@@ -136,7 +131,7 @@ def optim_controls(epochs: int, steps_per_epoch: int) -> OptimConfig:
     name = st.sidebar.selectbox(tr("ui.optimizer"), OPTIMIZERS.names(), key=_default(key("optim", "name"), "adam"),
                                 format_func=lambda n: tr(f"optimizers.{n}"), label_visibility="collapsed")
     spec = OPTIMIZERS.get(name)
-    base = OptimConfig(name=name, **spec.defaults)
+    base = optimizer_config(name)
 
     def k(field: str, owner: str = name) -> str:
         return _default(key("optim", field, owner), _snap(field, getattr(base, field)))

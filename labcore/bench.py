@@ -49,8 +49,7 @@ def overhead(cfg: RunConfig | None = None, repeats: int = 7) -> dict:
     """
     cfg = cfg or RunConfig()
     data = load_dataset(cfg.data)
-    torch.manual_seed(cfg.train.seed)
-    initial = build_model(cfg.model, data)
+    initial = build_model(cfg.model, data, seed=cfg.train.seed)
     samples = 0
 
     def timed(run) -> float:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 LOCALES = Path(__file__).with_name("locales")
 RTL_LANGUAGES = {"he", "fa", "ar"}
+# Each language by its own name, for the language menu (a catalogue without one is listed by its code).
+LANGUAGE_NAMES = {"en": "English", "he": "עברית", "fa": "فارسی", "uk": "Українська"}
 DEFAULT_LANG = "en"
 
 
@@ -52,6 +54,10 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
     if text is None:
         raise KeyError(f"no text for {key!r} in locales/{DEFAULT_LANG}.toml")
     return text.format(**fmt) if fmt else text
+
+
+def language_name(lang: str) -> str:
+    return LANGUAGE_NAMES.get(lang, lang)
 
 
 def is_rtl(lang: str) -> bool:

@@ -11,18 +11,19 @@ import numpy as np
 import streamlit as st
 import torch
 
+from app import links
 from app.compare import job_buttons, job_error, live_panel, progress_line
 from app.state import data_preview, lang, tr
 from labcore.config import DataConfig
 from labcore.data.sequences import MASK, PAD, tokens_of
 from labcore.explain.attention import attention_maps, rollout_heatmaps
+from labcore.links import HEADS, IMAGE_SETS, TEXT_SETS, VIT_WIDTHS
 from labcore.models import default_config
 from labcore.train.compare import CompareConfig, CompareJob, compare_config
 from labcore.viz.attention import attention_heads_figure, query_bars_figure, rollout_overlay_figure
 from labcore.viz.sequences import compare_curves_figure
 
 TEXT_KEY, VIT_KEY = "att.text_job", "att.vit_job"
-TEXT_SETS, IMAGE_SETS = ["agreement", "recall"], ["digits", "shapes"]
 CLS = "[CLS]"
 
 
@@ -50,9 +51,9 @@ def _text_tab() -> None:
     st.caption(tr("attention.text_intro"))
     left, mid, right = st.columns(3)
     name = left.selectbox(tr("ui.dataset"), TEXT_SETS, key="att.text_data", format_func=lambda n: tr(f"datasets.{n}"))
-    layers = mid.slider(tr("attention.layers"), 1, 3, value=2, key="att.layers")
-    heads = right.select_slider(tr("attention.heads"), [1, 2, 4], value=2, key="att.heads")
-    epochs = left.slider(tr("ui.epochs"), 1, 40, value=12, key="att.text_epochs")
+    layers = mid.slider(tr("attention.layers"), 1, 3, key="att.layers")
+    heads = right.select_slider(tr("attention.heads"), HEADS, key="att.heads")
+    epochs = left.slider(tr("ui.epochs"), 1, 40, key="att.text_epochs")
     model = replace(default_config("transformer"), depth=layers, heads=heads)
     cfg = compare_config(DataConfig(name=name), [model], epochs=epochs, lr=3e-3)
     sample = data_preview(cfg.data)
@@ -92,8 +93,8 @@ def _vit_tab() -> None:
     st.caption(tr("attention.vit_intro"))
     left, mid, right = st.columns(3)
     name = left.selectbox(tr("ui.dataset"), IMAGE_SETS, key="att.vit_data", format_func=lambda n: tr(f"datasets.{n}"))
-    epochs = mid.slider(tr("ui.epochs"), 1, 40, value=10, key="att.vit_epochs")
-    width = right.select_slider(tr("attention.width"), [16, 32, 64], value=32, key="att.vit_width")
+    epochs = mid.slider(tr("ui.epochs"), 1, 40, key="att.vit_epochs")
+    width = right.select_slider(tr("attention.width"), VIT_WIDTHS, key="att.vit_width")
     model = replace(default_config("vit"), width=width)
     data = DataConfig(name=name, n_samples=600 if name == "shapes" else 0)
     cfg = compare_config(data, [model], epochs=epochs, lr=3e-3)
@@ -116,6 +117,11 @@ def _vit_results(job: CompareJob) -> None:
     st.caption(tr("attention.rollout_help"))
 
 
+# A link (or the setup this page had when the user left it) goes into the widgets (app/links.py); the
+# widgets take their starting values from there, not from `value=`.
+LINK_KEYS = {"text.data": "text_data", "text.layers": "layers", "text.heads": "heads", "text.epochs": "text_epochs",
+             "vit.data": "vit_data", "vit.epochs": "vit_epochs", "vit.width": "vit_width"}
+links.setup(links.keys_with_prefix("attention", "att.", LINK_KEYS))
 st.title(tr("attention.title"))
 st.caption(tr("attention.intro"))
 text_tab, vit_tab = st.tabs([tr("attention.tab_text"), tr("attention.tab_vit")])

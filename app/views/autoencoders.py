@@ -10,6 +10,7 @@ import math
 import numpy as np
 import streamlit as st
 
+from app import links
 from app.state import current_job, lang, start_job, tr
 from app.widgets import BATCH_SIZES, pause_stop_buttons, polling_fragment
 from labcore.autoencoders import AUTOENCODERS, AEConfig, AutoencoderJob
@@ -19,6 +20,7 @@ from labcore.autoencoders.pca import as_float_images
 from labcore.autoencoders.train import corrupt
 from labcore.config import DataConfig, TrainConfig
 from labcore.data import DATASETS, dataset_info
+from labcore.links import AE_BETAS, AE_LRS, AE_WIDTHS
 from labcore.viz import image_grid_figure
 from labcore.viz.autoencoders import (
     ae_curves_figure,
@@ -33,13 +35,16 @@ JOB_KEY = "ae_job_id"
 K = "ae."
 ss = st.session_state
 IMAGE_SETS = [n for n in DATASETS.names() if dataset_info(n).kind == "image"]
-WIDTHS = [32, 64, 128, 256]
-BETAS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
-AE_LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0]
+WIDTHS, BETAS = AE_WIDTHS, AE_BETAS
 GALLERY = 12
 DEFAULTS = {"data": "digits", "model": "dense", "latent": 2, "width": 128, "noise": 0.0, "beta": 0.3,
             "epochs": 60, "lr": 1e-3, "batch": 64, "seed": 0, "holdout": []}
 
+# A link (or the setup this page had when the user left it) goes into the widgets (app/links.py).
+LINK_KEYS = {"data.name": "data", "model": "model", "latent_dim": "latent", "width": "width", "noise": "noise",
+             "beta": "beta", "train.epochs": "epochs", "lr": "lr", "train.batch_size": "batch", "train.seed": "seed",
+             "holdout": "holdout"}
+links.setup(links.keys_with_prefix("autoencoders", K, LINK_KEYS))
 for name, value in DEFAULTS.items():
     ss.setdefault(K + name, value)
 
@@ -297,6 +302,7 @@ job = current_job(JOB_KEY)
 active = job is not None and not job.done
 _sidebar(locked=active)
 cfg = _config()
+links.publish()
 
 st.title(tr("autoencoders.title"))
 st.caption(tr("autoencoders.intro"))

@@ -14,14 +14,17 @@ import numpy as np
 import streamlit as st
 import torch
 
+from app import links
 from app.state import lang, lease, registry, tr
 from app.tasks import background
 from labcore import explain as ex
 from labcore.config import RunConfig
 from labcore.data import load_dataset
+from labcore.data.images import JPEG_SUFFIXES, PNG_SUFFIXES, UPLOAD_MB, accepted_names, uploader_types
 from labcore.explain.features import float_test_images
 from labcore.i18n import LabError
-from labcore.train.job import Outcome
+from labcore.links import EPSILONS, IDEAL_LRS, L2_WEIGHTS, TABULAR, TV_WEIGHTS
+from labcore.train.job import Outcome, TrainingJob
 from labcore.train.race import RaceJob
 from labcore.train.trainer import Trainer
 from labcore.viz import image_grid_figure
@@ -39,11 +42,6 @@ from labcore.viz.explain import (
 )
 
 DEFAULT = "default"
-EPSILONS = [0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.2]
-TV_WEIGHTS = [0.0, 0.002, 0.005, 0.01, 0.02, 0.05]
-L2_WEIGHTS = [0.0, 0.001, 0.01, 0.05]
-IDEAL_LRS = [0.01, 0.02, 0.05, 0.1]
-TABULAR = ("breast_cancer", "wine")
 MAX_CHANNELS = 64  # feature maps per layer drawn; deeper layers have hundreds
 
 
@@ -66,7 +64,7 @@ def _tabular_model(name: str):
 def _session_jobs() -> dict[str, str]:
     """This tab's finished image models, newest first: {key: label}. A race offers each contender that
     did not diverge, keyed "job id:contender"."""
-    jobs = sorted(registry().jobs(owner=lease().owner), key=lambda j: -j.created)
+    jobs = sorted(registry().jobs(owner=lease().owner, of=TrainingJob), key=lambda j: -j.created)
     out: dict[str, str] = {}
     for j in jobs:
         if isinstance(j, RaceJob):
@@ -148,13 +146,23 @@ with st.spinner(tr("explain.training_default")):
     model, data = _model(model_key)
 x_test = float_test_images(data)
 names = data.class_names
+# A link (or the setup this page had when the user left it) goes into the widgets (app/links.py), checked
+# against this model's test images and classes; the widgets take their starting values from there.
+LINK_KEYS = {"source": "ex_source", "index": "ex_index", "target": "ex_target", "attack": "ex_attack",
+             "goal": "ex_goal", "eps": "ex_eps", "attack_steps": "ex_steps", "ideal_class": "ex_ideal_class",
+             "tv": "ex_tv", "l2": "ex_l2", "jitter": "ex_jitter", "ideal_steps": "ex_ideal_steps",
+             "ideal_lr": "ex_ideal_lr", "shap_data": "ex_shap_data"}
+links.setup(links.PageLink("explain", keys=LINK_KEYS, context={"n_test": len(x_test), "n_classes": len(names)}))
 
-source = pick_cols[1].segmented_control(tr("explain.source"), ["test", "upload"], default="test", key="ex_source",
+source = pick_cols[1].segmented_control(tr("explain.source"), ["test", "upload"], key="ex_source",
                                         format_func=lambda s: tr(f"explain.source_{s}")) or "test"
 true_class: int | None = None
 image, image_key = None, ""
 if source == "upload":
-    upload = pick_cols[2].file_uploader(tr("explain.upload"), type=["png", "jpg", "jpeg"], key="ex_upload")
+    photo = PNG_SUFFIXES + JPEG_SUFFIXES  # every JPEG spelling (.jfif, .jpe, ...), one upload limit
+    limit = tr("transfer.upload.limit_files", mb=UPLOAD_MB, accepted=accepted_names(photo))
+    upload = pick_cols[2].file_uploader(tr("explain.upload"), type=uploader_types(photo), key="ex_upload",
+                                        max_upload_size=UPLOAD_MB, help=limit)
     if upload is not None:
         raw = upload.getvalue()
         try:
@@ -165,7 +173,7 @@ if source == "upload":
     if image is None:
         st.info(tr("explain.upload_hint"))
 if image is None:
-    index = pick_cols[2].number_input(tr("explain.test_index", n=len(x_test)), 0, len(x_test) - 1, 0, key="ex_index")
+    index = pick_cols[2].number_input(tr("explain.test_index", n=len(x_test)), 0, len(x_test) - 1, key="ex_index")
     image, image_key, true_class = x_test[int(index)], f"test:{int(index)}", int(data.y_test[int(index)])
 
 probs = ex.predict_proba(model, image.unsqueeze(0))[0]
@@ -191,6 +199,8 @@ tabs = st.tabs([tr(f"explain.tab_{name}") for name in
 # -- attributions ---------------------------------------------------------------------------------------------
 with tabs[0]:
     left, right = st.columns([3, 2])
+    if st.session_state["ex_target"] not in target_options:  # "true" has no meaning for an uploaded image
+        st.session_state["ex_target"] = "predicted"
     target_opt = left.selectbox(tr("explain.target"), target_options, key="ex_target", format_func=_target_label)
     target = _target(target_opt)
     found = _attributions(model_key, image_key, target, model, image)
@@ -256,13 +266,13 @@ with tabs[2]:
 with tabs[3]:
     st.caption(tr("explain.adversarial_help"))
     c = st.columns([1, 1, 2, 1])
-    method = c[0].segmented_control(tr("explain.attack"), ["fgsm", "pgd"], default="pgd", key="ex_attack",
+    method = c[0].segmented_control(tr("explain.attack"), ["fgsm", "pgd"], key="ex_attack",
                                     format_func=lambda m: tr(f"explain.attack_{m}")) or "pgd"
     goal = c[1].selectbox(tr("explain.goal"), ["untargeted", *range(len(names))], key="ex_goal",
                           format_func=lambda g: tr("explain.untargeted") if g == "untargeted"
                           else tr("explain.make_win", name=names[g]))
-    eps = c[2].select_slider(tr("explain.eps"), EPSILONS, value=0.02, key="ex_eps", format_func=lambda v: f"{v:g}")
-    steps = c[3].slider(tr("explain.pgd_steps"), 5, 100, 20, key="ex_steps", disabled=method != "pgd")
+    eps = c[2].select_slider(tr("explain.eps"), EPSILONS, key="ex_eps", format_func=lambda v: f"{v:g}")
+    steps = c[3].slider(tr("explain.pgd_steps"), 5, 100, key="ex_steps", disabled=method != "pgd")
     result = _attack(model_key, image_key, method, float(eps), None if goal == "untargeted" else int(goal),
                      int(steps), model, image)
     verdict = "success" if result.success else "failure"
@@ -292,11 +302,11 @@ with tabs[4]:
     c = st.columns(6)
     cls = c[0].selectbox(tr("explain.ideal_class"), range(len(names)), key="ex_ideal_class",
                          format_func=lambda i: names[i])
-    tv = c[1].select_slider(tr("explain.tv"), TV_WEIGHTS, value=0.01, key="ex_tv", format_func=lambda v: f"{v:g}")
-    l2 = c[2].select_slider(tr("explain.l2"), L2_WEIGHTS, value=0.01, key="ex_l2", format_func=lambda v: f"{v:g}")
-    jitter = c[3].slider(tr("explain.jitter"), 0, 4, 1, key="ex_jitter")
-    n_steps = c[4].slider(tr("explain.steps"), 20, 400, 150, step=10, key="ex_ideal_steps")
-    ideal_lr = c[5].select_slider(tr("explain.lr"), IDEAL_LRS, value=0.05, key="ex_ideal_lr")
+    tv = c[1].select_slider(tr("explain.tv"), TV_WEIGHTS, key="ex_tv", format_func=lambda v: f"{v:g}")
+    l2 = c[2].select_slider(tr("explain.l2"), L2_WEIGHTS, key="ex_l2", format_func=lambda v: f"{v:g}")
+    jitter = c[3].slider(tr("explain.jitter"), 0, 4, key="ex_jitter")
+    n_steps = c[4].slider(tr("explain.steps"), 20, 400, step=10, key="ex_ideal_steps")
+    ideal_lr = c[5].select_slider(tr("explain.lr"), IDEAL_LRS, key="ex_ideal_lr")
     args = (model_key, int(cls), int(n_steps), float(ideal_lr), float(tv), float(l2), int(jitter))
     if st.button(tr("explain.generate"), key="ex_ideal_go", icon=":material/auto_awesome:"):
         st.session_state["ex_ideal_args"] = args

@@ -1,34 +1,80 @@
-"""Home page: what the lab is and where to go."""
+"""Home page: the course map. The book's lessons in order (labcore.presets), each with what to show and a
+button per demonstration that opens its page already set up; then a card per page."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app.state import tr
+from app import present
+from app.state import lang, tr
+from labcore.i18n import DEFAULT_LANG
+from labcore.presets import LESSONS, PARTS, Lesson, Preset, page_script, presets_for
 
-# (page file, catalogue stem, icon): one card per page, in the order a course meets them.
+# (url_path, catalogue stem, icon): one card per page, in the order a course meets them.
 CARDS = (
-    ("views/train.py", "train", ":material/monitoring:"),
-    ("views/playground.py", "playground", ":material/landscape:"),
-    ("views/race.py", "race", ":material/sports_score:"),
-    ("views/explain.py", "explain", ":material/visibility:"),
-    ("views/transfer.py", "transfer", ":material/move_up:"),
-    ("views/try_it.py", "try_it", ":material/touch_app:"),
-    ("views/sequences.py", "sequences", ":material/timeline:"),
-    ("views/attention.py", "attention", ":material/grid_view:"),
-    ("views/autoencoders.py", "autoencoders", ":material/compress:"),
+    ("train", "train", ":material/monitoring:"),
+    ("playground", "playground", ":material/landscape:"),
+    ("race", "race", ":material/sports_score:"),
+    ("explain", "explain", ":material/visibility:"),
+    ("transfer", "transfer", ":material/move_up:"),
+    ("try-it", "try_it", ":material/touch_app:"),
+    ("sequences", "sequences", ":material/timeline:"),
+    ("attention", "attention", ":material/grid_view:"),
+    ("autoencoders", "autoencoders", ":material/compress:"),
 )
+ICONS = {page: icon for page, _, icon in CARDS}
+STATUS_ICONS = {"shown": ":material/check_circle:", "partly": ":material/incomplete_circle:",
+                "not_yet": ":material/radio_button_unchecked:"}
+
+
+def _carried() -> dict[str, str]:
+    """Global settings every preset link keeps: the language and presentation mode."""
+    keep = {"lang": lang()} if lang() != DEFAULT_LANG else {}
+    return keep | ({"present": "1"} if present.presenting() else {})
+
+
+def _label(lesson: Lesson) -> str:
+    title = tr(lesson.title_key)
+    if lesson.number is None:
+        return tr("syllabus.seed", title=title)
+    return tr("syllabus.lesson", number=lesson.number, title=title)
+
+
+def _demo(preset: Preset, carried: dict[str, str]) -> None:
+    st.page_link(page_script(preset.page), label=tr(preset.title_key), icon=ICONS[preset.page],
+                 query_params={**preset.query, **carried})
+    st.caption(tr(preset.help_key))
+
+
+def _lesson(lesson: Lesson, carried: dict[str, str]) -> None:
+    with st.expander(_label(lesson), icon=STATUS_ICONS[lesson.status]):
+        st.markdown(tr(lesson.show_key))
+        if lesson.missing_key:
+            st.markdown(f":material/construction: *{tr('syllabus.not_yet', what=tr(lesson.missing_key))}*")
+        demos = presets_for(lesson.id)
+        for row in range(0, len(demos), 2):
+            for col, preset in zip(st.columns(2), demos[row : row + 2], strict=False):
+                with col:
+                    _demo(preset, carried)
+
 
 st.title(tr("home.title"))
 st.markdown(tr("home.intro"))
+st.subheader(tr("syllabus.heading"))
+st.markdown(tr("syllabus.intro"))
+st.caption(" · ".join(f"{icon} {tr(f'syllabus.status_{status}')}" for status, icon in STATUS_ICONS.items()))
 
-with st.container(border=True):
-    st.subheader(tr("home.how_title"))
-    st.markdown(tr("home.how_body"))
+carried = _carried()
+for part, ids in PARTS:
+    st.markdown(f"#### {tr(f'syllabus.part_{part}')}")
+    for lesson in LESSONS:
+        if lesson.id in ids:
+            _lesson(lesson, carried)
 
+st.subheader(tr("syllabus.all_pages"))
 for row in range(0, len(CARDS), 3):
     for col, (page, stem, icon) in zip(st.columns(3), CARDS[row : row + 3], strict=False):
         with col.container(border=True, height="stretch"):
             st.markdown(f"**{tr(f'home.{stem}_title')}**")
             st.markdown(tr(f"home.{stem}_body"))
-            st.page_link(page, label=tr("home.open"), icon=icon)
+            st.page_link(page_script(page), label=tr("home.open"), icon=icon, query_params=carried)

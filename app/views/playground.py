@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app import links
 from app.state import lang, tr
+from labcore.links import playground_config, playground_values
 from labcore.playground import book
 from labcore.playground.config import (
     RANGES,
@@ -19,7 +21,7 @@ from labcore.playground.config import (
     start_step,
     with_surface,
 )
-from labcore.playground.share import CHOICES, from_fields, from_query, to_fields, to_query
+from labcore.playground.share import CHOICES, from_fields, to_fields
 from labcore.playground.surfaces import SURFACES
 from labcore.playground.trajectories import PathCache
 from labcore.viz import contour_figure, loss_vs_step_figure, optimizer_color, parabola_figure
@@ -56,12 +58,9 @@ def _on_map_click() -> None:
         st.session_state[K + "y"] = min(max(round(points[0]["y"] / dy) * dy, y0), y1)
 
 
-# -- the setup: a freshly opened link wins; otherwise this session's last setup (or the defaults) ------
-query = st.query_params.to_dict()
-if query and query != st.session_state.get("pg_query"):
-    _seed(from_query(query), overwrite=True)
-else:
-    _seed(st.session_state.get("pg_config", default_config()), overwrite=False)
+# -- the setup: a freshly opened link, else the setup this page had when the user left it (app/links.py) ------
+links.setup(links.PageLink("playground", load=lambda values: _seed(playground_config(values), overwrite=True)))
+_seed(st.session_state.get("pg_config", default_config()), overwrite=False)
 
 
 def _option_slider(name: str, option: str) -> None:
@@ -95,10 +94,7 @@ with st.sidebar:
 
 cfg = _current()
 st.session_state["pg_config"] = cfg
-shared = to_query(cfg)
-if shared != query:
-    st.query_params.from_dict(shared)
-st.session_state["pg_query"] = shared
+links.publish(playground_values(cfg))
 
 # Each optimizer's colour on its expander's edge; a switched-off one is greyed out.
 st.html("<style>" + "".join(

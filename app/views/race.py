@@ -11,11 +11,12 @@ from dataclasses import replace
 
 import streamlit as st
 
+from app import links
 from app.state import current_job, data_preview, lang, start_job, tr
 from app.widgets import BATCH_SIZES, LEARNING_RATES, pause_stop_buttons, polling_fragment
 from labcore.config import DataConfig, OptimConfig, RunConfig
 from labcore.data import DATASETS, dataset_info
-from labcore.i18n import LabError
+from labcore.links import RACE_LEARNING_RATES, RACE_WEIGHT_DECAYS, race_config, race_values
 from labcore.models import SEQUENCE_KINDS, default_config
 from labcore.train.lr_finder import find_lr
 from labcore.train.optimizers import OPTIMIZERS
@@ -28,7 +29,7 @@ from labcore.train.race import (
     optimizer_defaults,
     race_models,
 )
-from labcore.train.race_setup import PRESETS, from_query, preset, to_query
+from labcore.train.race_setup import PRESETS, preset
 from labcore.train.schedules import SCHEDULES
 from labcore.viz import lr_finder_figure
 from labcore.viz.race import (
@@ -42,7 +43,6 @@ from labcore.viz.race import (
 POLL_SECONDS = 0.5
 JOB_KEY = "race_job_id"
 ss = st.session_state
-WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.03, 0.05, 0.1]
 # Per-contender widgets and the OptimConfig field each one sets.
 OPTION_FIELDS = ("name", "lr", "momentum", "beta1", "beta2", "alpha", "weight_decay", "schedule")
 
@@ -86,17 +86,6 @@ def _config() -> RaceConfig:
                     seed=int(ss["race.seed"]))
     return RaceConfig(data=data, model=model, train=train, contenders=tuple(_contender(c) for c in ss["race.ids"]),
                       target_acc=float(ss["race.target"]))
-
-
-def _restore() -> None:
-    """First visit (or back from another page): the link's setup, else the last one, else a preset."""
-    if st.query_params:
-        try:
-            _load(from_query(st.query_params.to_dict()))
-            return
-        except LabError as e:
-            ss["race.link_error"] = e.message(lang())
-    _load(ss.get("race.last") or preset("optimizers"))
 
 
 # -- callbacks --------------------------------------------------------------------------------------------
@@ -154,7 +143,7 @@ def _finder_dialog(cid: int, number: int, cfg: RunConfig) -> None:
 
 
 # -- widgets ----------------------------------------------------------------------------------------------
-# A preset or a link may carry any value (Lion's lr 3e-4, 200 epochs): widgets stretch to include it.
+# Links are held to these widgets' values (labcore.links.race); a value set in code still gets a place.
 def _steps(options: list, key: str) -> list:
     return sorted({*options, ss[key]})
 
@@ -192,7 +181,7 @@ def _contender_card(cid: int, number: int, locked: bool) -> None:
                     unsafe_allow_html=True)
         st.selectbox(tr("ui.optimizer"), OPTIMIZERS.names(), key=_key(cid, "name"), on_change=_on_optimizer,
                      args=(cid,), format_func=lambda n: tr(f"optimizers.{n}"), disabled=locked)
-        st.select_slider(tr("ui.lr"), _steps(LEARNING_RATES, _key(cid, "lr")), key=_key(cid, "lr"),
+        st.select_slider(tr("ui.lr"), _steps(RACE_LEARNING_RATES, _key(cid, "lr")), key=_key(cid, "lr"),
                          format_func=lambda v: f"{v:g}", disabled=locked)
         with st.expander(tr("race.options")):
             if "momentum" in spec.options:
@@ -206,7 +195,7 @@ def _contender_card(cid: int, number: int, locked: bool) -> None:
             if "alpha" in spec.options:
                 st.slider(tr("ui.alpha"), *_span(0.5, 0.999, _key(cid, "alpha")), step=0.001,
                           key=_key(cid, "alpha"), disabled=locked)
-            st.select_slider(tr("ui.weight_decay"), _steps(WEIGHT_DECAYS, _key(cid, "weight_decay")),
+            st.select_slider(tr("ui.weight_decay"), _steps(RACE_WEIGHT_DECAYS, _key(cid, "weight_decay")),
                              key=_key(cid, "weight_decay"), format_func=lambda v: f"{v:g}", disabled=locked)
             st.selectbox(tr("ui.schedule"), SCHEDULES.names(), key=_key(cid, "schedule"),
                          format_func=lambda s: tr(f"schedules.{s}"), disabled=locked)
@@ -233,23 +222,21 @@ def _recipe(cfg: RaceConfig) -> None:
 
 
 # -- the page ---------------------------------------------------------------------------------------------
+# A link (or the setup this page had when the user left it) goes into the widgets (app/links.py).
+links.setup(links.PageLink("race", load=lambda values: _load(race_config(values))))
 if "race.epochs" not in ss or "race.ids" not in ss:
-    _restore()
+    _load(preset("optimizers"))
 job = current_job(JOB_KEY)
 active = job is not None and not job.done
 
 st.title(tr("race.title"))
 st.caption(tr("race.intro"))
-if "race.link_error" in ss:
-    st.warning(ss.pop("race.link_error"), icon=":material/link_off:")
 _sidebar()
 if ss.get("race.preset"):
     st.sidebar.caption(tr(f"race.preset_{ss['race.preset']}_about"))
 
 cfg = _config()
-ss["race.last"] = cfg
-if st.query_params.to_dict() != to_query(cfg):
-    st.query_params.from_dict(to_query(cfg))
+links.publish(race_values(cfg))
 
 _recipe(cfg)
 ids = ss["race.ids"]
@@ -306,7 +293,9 @@ if job is not None and job.done:
                                   lang=lang())
         st.dataframe(frame, hide_index=True, width="stretch", column_config={
             tr("race.col_best_val_acc"): st.column_config.NumberColumn(format="percent"),
-            tr("race.col_seconds_to_target"): st.column_config.NumberColumn(format="%.1f s"),
+            tr("race.col_steps_to_target"): st.column_config.NumberColumn(format="%d", help=tr("race.steps_help")),
+            tr("race.col_seconds_to_target"): st.column_config.NumberColumn(format="%.1f s",
+                                                                            help=tr("race.seconds_help")),
             tr("race.col_final_loss"): st.column_config.NumberColumn(format="%.4f"),
             tr("race.col_state_bytes"): st.column_config.NumberColumn(format="%d"),
             tr("race.col_state_per_weight"): st.column_config.NumberColumn(format="%.1f ×"),

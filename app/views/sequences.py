@@ -12,6 +12,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from app import links
 from app.compare import job_buttons, job_error, live_panel, progress_line
 from app.state import data_preview, lang, tr
 from labcore.config import DataConfig, ModelConfig
@@ -24,12 +25,12 @@ from labcore.data.sequences import (
     unscale,
 )
 from labcore.i18n import LabError
+from labcore.links import SEQUENCE_MODELS
 from labcore.models import default_config
 from labcore.train.compare import CompareJob, compare_config
 from labcore.train.probes import decay_ratio, lstm_gates
 from labcore.viz.sequences import compare_curves_figure, forecast_figure, gates_figure, gradient_time_figure
 
-SEQUENCE_MODELS = ["rnn", "gru", "lstm", "conv1d", "transformer"]
 RECURRENT = ("rnn", "gru", "lstm")
 FORECAST_KEY, MEMORY_KEY = "seq.forecast_job", "seq.memory_job"
 ss = st.session_state
@@ -53,12 +54,11 @@ def _forecast_controls():
     if ss.get("seq.window_for") != name:  # a new series starts from its own natural window
         ss["seq.window"], ss["seq.window_for"] = default_window, name
     window = mid.slider(tr("sequences.window"), 4, MAX_SEQ_LEN, key="seq.window", help=tr("sequences.window_help"))
-    horizon = right.slider(tr("sequences.horizon"), 1, 12, value=1, key="seq.horizon",
-                           help=tr("sequences.horizon_help"))
+    horizon = right.slider(tr("sequences.horizon"), 1, 12, key="seq.horizon", help=tr("sequences.horizon_help"))
     left, mid, right = st.columns([2, 1, 1])
-    models = left.multiselect(tr("sequences.models"), SEQUENCE_MODELS, default=["lstm", "conv1d"],
-                              key="seq.f_models", format_func=lambda n: tr(f"models.{n}"))
-    epochs = mid.slider(tr("ui.epochs"), 1, 100, value=30, key="seq.f_epochs")
+    models = left.multiselect(tr("sequences.models"), SEQUENCE_MODELS, key="seq.f_models",
+                              format_func=lambda n: tr(f"models.{n}"))
+    epochs = mid.slider(tr("ui.epochs"), 1, 100, key="seq.f_epochs")
     bidir = right.toggle(tr("sequences.bidirectional"), key="seq.f_bidir", help=tr("sequences.bidirectional_help"))
     data = DataConfig(name=name, seq_len=window, horizon=horizon)
     if not models:
@@ -139,12 +139,11 @@ def _forecast_results(job: CompareJob) -> None:
 # -- long-range memory ------------------------------------------------------------------------------------------
 def _memory_controls():
     left, mid, right = st.columns(3)
-    length = left.slider(tr("sequences.length"), 5, MAX_SEQ_LEN, value=40, key="seq.length",
-                         help=tr("sequences.length_help"))
-    noise = mid.slider(tr("sequences.distractors"), 0.0, 0.5, value=0.0, step=0.05, key="seq.noise",
+    length = left.slider(tr("sequences.length"), 5, MAX_SEQ_LEN, key="seq.length", help=tr("sequences.length_help"))
+    noise = mid.slider(tr("sequences.distractors"), 0.0, 0.5, step=0.05, key="seq.noise",
                        help=tr("sequences.distractors_help"))
-    epochs = right.slider(tr("ui.epochs"), 1, 60, value=15, key="seq.m_epochs")
-    models = st.multiselect(tr("sequences.models"), SEQUENCE_MODELS, default=["rnn", "lstm"], key="seq.m_models",
+    epochs = right.slider(tr("ui.epochs"), 1, 60, key="seq.m_epochs")
+    models = st.multiselect(tr("sequences.models"), SEQUENCE_MODELS, key="seq.m_models",
                             format_func=lambda n: tr(f"models.{n}"))
     if not models:
         st.info(tr("sequences.pick_a_model"))
@@ -210,6 +209,16 @@ def _memory_results(job: CompareJob) -> None:
 
 
 # -- the page -------------------------------------------------------------------------------------------------
+# A link (or the setup this page had when the user left it) goes into the widgets (app/links.py); the
+# widgets take their starting values from there, not from `value=`.
+LINK_KEYS = {"forecast.series": "series", "forecast.window": "window", "forecast.horizon": "horizon",
+             "forecast.models": "f_models", "forecast.epochs": "f_epochs", "forecast.bidirectional": "f_bidir",
+             "memory.length": "length", "memory.distractors": "noise", "memory.epochs": "m_epochs",
+             "memory.models": "m_models"}
+link = links.keys_with_prefix("sequences", "seq.", LINK_KEYS)
+link.load = lambda values: ss.update({"seq.window_for": values["forecast.series"]})  # the link's window stays
+links.setup(link)
+ss.setdefault("seq.window_for", ss["seq.series"])
 st.title(tr("sequences.title"))
 st.caption(tr("sequences.intro"))
 forecast_tab, memory_tab = st.tabs([tr("sequences.tab_forecast"), tr("sequences.tab_memory")])

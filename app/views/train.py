@@ -8,13 +8,13 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app import results
-from app.state import current_job, data_preview, lang, start_job, tr
+from app import links, results
+from app.state import current_job, data_preview, lang, read_log, start_job, tr
+from app.tasks import background, download_panel
 from app.widgets import LEARNING_RATES, key, pause_stop_buttons, polling_fragment, restore, run_controls
-from labcore.config import RunConfig
 from labcore.i18n import LabError
+from labcore.links import train_config, train_values
 from labcore.models import build_model, count_parameters, summarize
-from labcore.share import from_query, to_query
 from labcore.train.augment import augment_preview
 from labcore.train.job import TrainingJob
 from labcore.train.lr_finder import find_lr
@@ -22,13 +22,11 @@ from labcore.viz import image_grid_figure, lr_finder_figure, scatter2d_figure, t
 
 POLL_SECONDS = 0.5
 
-# A shared link sets the page up once per visit; after that the widgets write the link.
-if not st.session_state.get("train_restored"):
-    st.session_state["train_restored"] = True
-    if st.query_params:
-        restore(from_query(RunConfig, st.query_params.to_dict()))
+# A link (or the setup this page had when the user left it) goes into the widgets; the widgets write the link.
+links.setup(links.PageLink("train", load=lambda values: restore(train_config(values)),
+                           context={"cuda": torch.cuda.is_available()}))
 cfg = run_controls()
-st.query_params.from_dict(to_query(cfg))
+links.publish(train_values(cfg))
 job = current_job()
 
 st.title(tr("train.title"))
@@ -39,6 +37,10 @@ st.caption(tr("train.intro"))
 def _start() -> None:
     if start_job(cfg, "job_id", "train_error") is not None:
         st.session_state["live_lr"] = _nearest_lr(cfg.optim.lr)
+
+
+def _find_lr(model, cfg, bundle, progress=None):
+    return find_lr(cfg, bundle, model=model, progress=progress)
 
 
 def _nearest_lr(lr: float) -> float:
@@ -62,6 +64,20 @@ if "train_error" in st.session_state:
     st.warning(st.session_state["train_error"])
 
 
+def _setup_line(c) -> str:
+    """What a run is training, in words (the sidebar may show another setup by now)."""
+    short = lambda text: text.split(" · ")[0]  # noqa: E731 - "Digits · 8×8 handwritten" -> "Digits"
+    return tr("train.setup_line", model=short(tr(f"models.{c.model.name}")), data=short(tr(f"datasets.{c.data.name}")),
+              optimizer=tr(f"optimizers.{c.optim.name}"), lr=c.optim.lr, batch=c.train.batch_size,
+              epochs=c.train.epochs)
+
+
+if job is not None:  # name what is (or was) training: the sidebar can be changed while it runs
+    st.caption(tr("train.running_setup" if active else "train.finished_setup", setup=_setup_line(job.config)))
+    if active and job.config != cfg:
+        st.info(tr("train.sidebar_changed"), icon=":material/info:")
+
+
 # -- live panel: redrawn every half second while a job runs ---------------------------------------------
 def _status_line(j: TrainingJob) -> None:
     p = j.progress()
@@ -80,7 +96,7 @@ def live_panel() -> None:
         st.plotly_chart(training_curves_figure([], [], lang=lang()), key="curves")
         return
     _status_line(j)
-    steps, epochs = j.snapshot()
+    steps, epochs = read_log(j)
     if j.boundary is not None:
         left, right = st.columns([3, 2])
         with left:
@@ -105,16 +121,18 @@ if job is None or job.done:
         bundle = data_preview(cfg.data)
     except LabError as e:
         st.warning(e.message(lang()))
+        if e.key == "data.download_first":
+            download_panel(cfg.data.name)
         st.stop()
     model = build_model(cfg.model, bundle, seed=0)
     with st.expander(tr("train.lr_finder")):
         st.caption(tr("train.lr_finder_help"))
         if st.button(tr("train.lr_finder_run"), key="btn_lr_find", icon=":material/search:"):
-            with st.spinner(tr("train.lr_finder_running")):
-                st.session_state["lr_found"] = (cfg, find_lr(cfg, bundle, model=model))
-        found = st.session_state.get("lr_found")
-        if found is not None and found[0] == cfg:
-            result = found[1]
+            st.session_state["lr_find_for"] = cfg
+        # The sweep is a background job (a bar, the page stays usable); its result is kept per setup.
+        result = (background(("lr_finder", cfg), tr("train.lr_finder_running"), _find_lr, cfg, bundle, model=model)
+                  if st.session_state.get("lr_find_for") == cfg else None)
+        if result is not None:
             st.plotly_chart(lr_finder_figure(result, lang=lang()), key="lr_finder")
 
             def _use(lr: float = _nearest_lr(result.suggestion)) -> None:

@@ -14,17 +14,20 @@ from functools import partial
 import streamlit as st
 import torch
 
-from app.state import current_job, lang, start_job, tr
+from app import links
+from app.state import current_job, lang, lease, start_job, tr
 from app.widgets import pause_stop_buttons, polling_fragment
 from labcore.config import TrainConfig
+from labcore.data.images import IMAGE_SUFFIXES, UPLOAD_MB, uploader_types
 from labcore.i18n import LabError
+from labcore.links import TRANSFER_BATCHES, TRANSFER_FACTORS, TRANSFER_LRS, TRANSFER_SIZES
 from labcore.transfer.backbones import BACKBONES
 from labcore.transfer.embed import METHODS, embeddings, project, sample
 from labcore.transfer.export import FORMATS, SUFFIX, export
 from labcore.transfer.job import TransferConfig, TransferJob
 from labcore.transfer.strategies import STRATEGIES
 from labcore.transfer.targets import LABELS_PER_CLASS, TARGETS
-from labcore.transfer.uploads import bundle_from_files, bundle_from_zip
+from labcore.transfer.uploads import ACCEPTED, bundle_from_files, bundle_from_zip
 from labcore.transfer.weights import check_weights_file, checkpoint_path, weights_status
 from labcore.viz import image_grid_figure
 from labcore.viz.transfer import embedding_figure, results_frame, transfer_curves_figure
@@ -32,16 +35,18 @@ from labcore.viz.transfer import embedding_figure, results_frame, transfer_curve
 POLL_SECONDS = 0.5
 JOB_KEY = "tl_job_id"
 UPLOAD = "upload"
-LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]
-FACTORS = [0.01, 0.03, 0.1, 0.3, 1.0]
-BATCHES = [8, 16, 32, 64, 128]
-SIZES = [16, 24, 32, 48, 64, 96, 128, 160, 224]
+LRS, FACTORS, BATCHES, SIZES = TRANSFER_LRS, TRANSFER_FACTORS, TRANSFER_BATCHES, TRANSFER_SIZES
 UPLOAD_SIZE = 96  # your images are stored at this size; the backbone's wrapper resizes again
 ss = st.session_state
 
 DEFAULTS = {"tl.backbone": "lab_digits", "tl.target": "digits_5_9", "tl.labels": 5, "tl.strategies": list(STRATEGIES),
             "tl.unfreeze": 2, "tl.gradual": False, "tl.lr": 1e-2, "tl.factor": 0.1, "tl.epochs": 30, "tl.batch": 16,
             "tl.seed": 0, "tl.size": 64}
+# A link (or the setup this page had when the user left it) goes into the widgets (app/links.py).
+LINK_KEYS = {"target": "target", "labels_per_class": "labels", "backbone": "backbone", "image_size": "size",
+             "strategies": "strategies", "unfreeze": "unfreeze", "gradual": "gradual", "lr": "lr",
+             "backbone_lr_factor": "factor", "train.epochs": "epochs", "train.batch_size": "batch", "train.seed": "seed"}
+links.setup(links.keys_with_prefix("transfer", "tl.", LINK_KEYS))
 for k, v in DEFAULTS.items():
     ss.setdefault(k, v)
 
@@ -86,17 +91,24 @@ def _weights_sidebar(backbone: str) -> None:
     else:
         sb.warning(tr("transfer.weights_missing", path=str(checkpoint_path(backbone))), icon=":material/cloud_download:")
     upload = sb.file_uploader(tr("transfer.weights_upload"), type=["pth", "pt", "bin"], key=f"tl.weights.{backbone}",
-                              help=tr("transfer.weights_upload_help"))
-    if upload is not None:
-        digest = hashlib.sha1(upload.getvalue()).hexdigest()
-        if ss.get("tl.weights_digest", {}).get(backbone) != digest:
-            try:
-                state = check_weights_file(backbone, upload.getvalue())
-                ss.setdefault("tl.user_state", {})[backbone] = state
-                ss.setdefault("tl.weights_digest", {})[backbone] = digest
-                st.rerun()
-            except LabError as e:
-                sb.error(e.message(lang()))
+                              help=tr("transfer.weights_upload_help"), max_upload_size=UPLOAD_MB)
+    sb.caption(tr("transfer.upload.refused_in_browser", mb=UPLOAD_MB))
+    refused = ss.setdefault("tl.weights_refused", {})  # backbone -> (digest, message): a bad file is read once
+    if upload is None:
+        refused.pop(backbone, None)  # no stale message once the file is gone (or refused by the browser)
+        return
+    digest = hashlib.sha1(upload.getvalue()).hexdigest()
+    if ss.get("tl.weights_digest", {}).get(backbone) != digest and refused.get(backbone, ("",))[0] != digest:
+        try:
+            state = check_weights_file(backbone, upload.getvalue(), owner=lease().owner)
+            ss.setdefault("tl.user_state", {})[backbone] = state
+            ss.setdefault("tl.weights_digest", {})[backbone] = digest
+            refused.pop(backbone, None)
+            st.rerun()
+        except LabError as e:
+            refused[backbone] = (digest, tr("transfer.upload.file_error", name=upload.name, message=e.message(lang())))
+    if refused.get(backbone, ("",))[0] == digest:
+        sb.error(refused[backbone][1], icon=":material/block:")
 
 
 def _sidebar(locked: bool) -> TransferConfig:
@@ -144,39 +156,64 @@ def _use(result, source: str) -> None:
     ss["tl.upload_bundle"], ss["tl.upload_report"], ss["tl.upload_source"] = bundle, report, source
 
 
-def _ingest(fn, *args, source: str, **kwargs) -> None:
+def _clear_error(source: str) -> None:
+    """A new (or no) file from `source`: the message about its previous file must not stay on screen."""
+    if ss.get("tl.upload_error_source") == source:
+        for k in ("tl.upload_error", "tl.upload_error_source", "tl.upload_unreadable"):
+            ss.pop(k, None)
+
+
+def _ingest(fn, *args, source: str, file: str = "", **kwargs) -> None:
     try:
         with st.spinner(tr("transfer.reading")):
-            _use(fn(*args, size=UPLOAD_SIZE, **kwargs), source)
-        ss.pop("tl.upload_error", None)
+            _use(fn(*args, size=UPLOAD_SIZE, owner=lease().owner, **kwargs), source)
+        for k in ("tl.upload_error", "tl.upload_error_source", "tl.upload_unreadable"):
+            ss.pop(k, None)
     except LabError as e:
-        ss["tl.upload_error"] = e.message(lang())
+        message = tr("transfer.upload.file_error", name=file, message=e.message(lang())) if file else e.message(lang())
+        ss["tl.upload_error"], ss["tl.upload_error_source"] = message, source  # names its file: a file the browser
+        # refused next to it (over the limit, which the page never sees) is not mistaken for the one refused here
+        report = getattr(e, "report", None)  # UploadRefused: which files could not be read, and why
+        ss["tl.upload_unreadable"] = report.unreadable(lang()) if report is not None else []
         ss.pop("tl.upload_bundle", None)
         ss.pop("tl.upload_report", None)
 
 
 def _zip_tab() -> None:
     st.caption(tr("transfer.zip_help"))
-    upload = st.file_uploader(tr("transfer.zip"), type=["zip"], key="tl.zip")
-    if upload is not None:
-        digest = hashlib.sha1(upload.getvalue()).hexdigest()
-        if ss.get("tl.zip_digest") != digest:  # read each new zip once, not on every rerun
-            ss["tl.zip_digest"] = digest
-            _ingest(bundle_from_zip, upload.getvalue(), source="zip")
+    upload = st.file_uploader(tr("transfer.zip"), type=["zip"], key="tl.zip", max_upload_size=UPLOAD_MB,
+                              help=tr("transfer.upload.limit", mb=UPLOAD_MB))
+    st.caption(tr("transfer.upload.refused_in_browser", mb=UPLOAD_MB))
+    if upload is None:  # removed: its message goes with it
+        ss.pop("tl.zip_digest", None)
+        _clear_error("zip")
+        return
+    digest = hashlib.sha1(upload.getvalue()).hexdigest()
+    if ss.get("tl.zip_digest") != digest:  # read each new zip once, not on every rerun
+        ss["tl.zip_digest"] = digest
+        _clear_error("zip")
+        _ingest(bundle_from_zip, upload.getvalue(), source="zip", file=upload.name)
 
 
 def _files_tab() -> None:
     st.caption(tr("transfer.files_help"))
+    st.caption(tr("transfer.upload.limit_files", mb=UPLOAD_MB, accepted=ACCEPTED))
     n = st.number_input(tr("transfer.n_classes"), 2, 10, 2, key="tl.n_classes")
     by_class: dict[str, list[tuple[str, bytes]]] = {}
+    chosen: list[tuple[str, str]] = []  # what is chosen now: a change makes the last message stale
     cols = st.columns(min(int(n), 4))
     for i in range(int(n)):
         with cols[i % len(cols)]:
             name = st.text_input(tr("transfer.class_name", n=i + 1), f"class {i + 1}", key=f"tl.cls_name.{i}")
-            files = st.file_uploader(tr("transfer.class_files"), type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
-                                     accept_multiple_files=True, key=f"tl.cls_files.{i}")
+            files = st.file_uploader(tr("transfer.class_files"), type=uploader_types(IMAGE_SUFFIXES),
+                                     accept_multiple_files=True, key=f"tl.cls_files.{i}", max_upload_size=UPLOAD_MB,
+                                     help=tr("transfer.upload.limit_files", mb=UPLOAD_MB, accepted=ACCEPTED))
             if files:
                 by_class.setdefault(name, []).extend((f.name, f.getvalue()) for f in files)
+                chosen += [(name, f.file_id) for f in files]
+    if ss.get("tl.files_chosen") != chosen:
+        ss["tl.files_chosen"] = chosen
+        _clear_error("files")
     if st.button(tr("transfer.use_files"), key="tl.use_files", icon=":material/check:", disabled=not by_class):
         _ingest(bundle_from_files, by_class, source="files")
 
@@ -198,6 +235,7 @@ def _webcam_tab() -> None:
     if shot is not None and shot.file_id != ss.get("tl.last_shot"):
         ss["tl.last_shot"] = shot.file_id  # each capture counts once, however often the page reruns
         shots.setdefault(cls, []).append((f"{cls}-{len(shots.get(cls, []))}.jpg", shot.getvalue()))
+        _clear_error("webcam")
         st.rerun()
     ready = {c: shots[c] for c in names if shots.get(c)}
     if left.button(tr("transfer.use_shots"), key="tl.use_shots", icon=":material/check:", disabled=len(ready) < 2):
@@ -215,6 +253,9 @@ def _own_images() -> None:
         _webcam_tab()
     if "tl.upload_error" in ss:
         st.error(ss["tl.upload_error"], icon=":material/block:")
+        if ss.get("tl.upload_unreadable"):
+            with st.expander(tr("transfer.upload.unreadable_title", n=len(ss["tl.upload_unreadable"]))):
+                st.code("\n".join(ss["tl.upload_unreadable"][:200]), language=None)
     report = ss.get("tl.upload_report")
     if report is None:
         return
@@ -225,10 +266,11 @@ def _own_images() -> None:
     st.caption(tr("transfer.upload_counts", counts=counts))
     if report.skipped:
         with st.expander(tr("transfer.upload_skipped", n=len(report.skipped))):
+            st.caption(tr("transfer.upload.accepted", accepted=ACCEPTED))
             st.code("\n".join(report.skipped[:200]), language=None)
     if report.corrupt:
         with st.expander(tr("transfer.upload_corrupt", n=len(report.corrupt))):
-            st.code("\n".join(report.corrupt[:200]), language=None)
+            st.code("\n".join(report.unreadable(lang())[:200]), language=None)
     preview = torch.cat([bundle.x_train[bundle.y_train == k][:4] for k in range(bundle.num_classes)])[:24]
     st.plotly_chart(image_grid_figure(preview.numpy(), cols=12, lang=lang(), height=140), key="tl.upload_preview")
 
@@ -315,6 +357,7 @@ active = job is not None and not job.done
 st.title(tr("transfer.title"))
 st.caption(tr("transfer.intro"))
 cfg = _sidebar(active)
+links.publish()
 with st.expander(tr("transfer.how_title"), icon=":material/school:"):
     st.markdown(tr("transfer.how"))
 with st.expander(tr("transfer.challenge_title"), icon=":material/flag:"):

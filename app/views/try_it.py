@@ -6,7 +6,9 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from app import links
 from app.state import lang, lease, registry, tr
+from labcore.data.images import JPEG_SUFFIXES, PNG_SUFFIXES, UPLOAD_MB, accepted_names, uploader_types
 from labcore.explain.features import image_from_bytes, predict_proba
 from labcore.i18n import LabError
 from labcore.transfer.export import FORMATS, SUFFIX, export
@@ -27,6 +29,7 @@ def _session_models() -> dict[str, str]:
 
 
 torch.set_num_threads(1)
+links.setup(links.PageLink("try-it", keys={"source": "try.source"}))  # the link's setup (app/links.py)
 st.title(tr("try_it.title"))
 st.caption(tr("try_it.intro"))
 models = _session_models()
@@ -35,6 +38,7 @@ if not models:
     c = st.columns(3)
     c[0].page_link("views/train.py", label=tr("try_it.go_train"), icon=":material/monitoring:")
     c[1].page_link("views/transfer.py", label=tr("try_it.go_transfer"), icon=":material/move_up:")
+    links.publish()  # nothing after st.stop() reaches the browser
     st.stop()
 
 job_id = st.selectbox(tr("try_it.model"), list(models), format_func=models.get, key="try.model")
@@ -43,20 +47,26 @@ model, data = job.trainer.model, job.trainer.data
 names = data.class_names
 st.caption(tr("try_it.model_note", classes=", ".join(names[:20]), shape="×".join(map(str, data.input_shape))))
 
-source = st.segmented_control(tr("try_it.source"), ["upload", "camera", "drawing"], default="upload",
-                              key="try.source", format_func=lambda s: tr(f"try_it.source_{s}")) or "upload"
+source = st.segmented_control(tr("try_it.source"), ["upload", "camera", "drawing"], key="try.source",
+                              format_func=lambda s: tr(f"try_it.source_{s}")) or "upload"
 left, right = st.columns([2, 3])
 raw = None
 with left:
     if source == "upload":
-        f = st.file_uploader(tr("try_it.upload"), type=["png", "jpg", "jpeg"], key="try.upload")
+        accepted = PNG_SUFFIXES + JPEG_SUFFIXES
+        f = st.file_uploader(tr("try_it.upload"), type=uploader_types(accepted), key="try.upload",
+                             max_upload_size=UPLOAD_MB)
+        st.caption(tr("transfer.upload.limit_files", mb=UPLOAD_MB, accepted=accepted_names(accepted)))
         raw = f.getvalue() if f is not None else None
     elif source == "camera":
         f = st.camera_input(tr("try_it.camera"), key="try.camera")
         raw = f.getvalue() if f is not None else None
     else:
         st.markdown(tr("try_it.drawing_help"))
-        f = st.file_uploader(tr("try_it.drawing"), type=["png"], key="try.drawing")
+        accepted = PNG_SUFFIXES
+        f = st.file_uploader(tr("try_it.drawing"), type=uploader_types(accepted), key="try.drawing",
+                             max_upload_size=UPLOAD_MB)
+        st.caption(tr("transfer.upload.limit_files", mb=UPLOAD_MB, accepted=accepted_names(accepted)))
         raw = f.getvalue() if f is not None else None
 
 if raw is None:
@@ -73,8 +83,10 @@ else:
             st.metric(tr("try_it.prediction"), names[top], tr("try_it.confidence", p=float(probs[top])),
                       delta_color="off")
             st.plotly_chart(probability_bars_figure(probs, names, highlight=top, lang=lang()), key="try.probs")
-    except LabError:
-        right.warning(tr("try_it.bad_image"), icon=":material/broken_image:")
+    except LabError as e:
+        why = e.__cause__.message(lang()) if isinstance(e.__cause__, LabError) else tr("images.why_broken")
+        right.warning(tr("transfer.upload.picture_refused", why=why, mb=UPLOAD_MB,
+                         accepted=accepted_names(PNG_SUFFIXES + JPEG_SUFFIXES)), icon=":material/broken_image:")
 
 st.subheader(tr("try_it.export_title"))
 st.caption(tr("try_it.export_help"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -13,6 +12,8 @@ from torch import nn
 
 from labcore.config import RunConfig
 from labcore.data import DataBundle, load_dataset
+from labcore.data.images import UPLOAD_MB
+from labcore.explain.locking import exclusive
 from labcore.i18n import LabError
 from labcore.train.trainer import Trainer
 
@@ -23,7 +24,7 @@ QUICK_CONFIG = RunConfig().with_(
     optim={"lr": 3e-3},
     train={"epochs": 5, "batch_size": 32, "device": "cpu"},
 )
-MAX_UPLOAD_BYTES = 10 * 2**20
+MAX_UPLOAD_BYTES = UPLOAD_MB * 2**20  # the one upload limit (labcore.data.images)
 MAX_UPLOAD_PIXELS = 40_000_000  # far below Pillow's own bomb limit: a page needs no more
 
 
@@ -56,6 +57,7 @@ def float_test_images(data: DataBundle) -> torch.Tensor:
 
 
 @torch.no_grad()
+@exclusive
 def predict_proba(model: nn.Module, x: torch.Tensor, batch: int = 512) -> np.ndarray:
     """Class probabilities (N, K) for a batch (N, ...) or one input (...) -> (1, K)."""
     model.eval()
@@ -75,29 +77,21 @@ def _input_shape(model: nn.Module, x: torch.Tensor) -> tuple[int, ...]:
 def image_from_bytes(raw: bytes, shape: tuple[int, ...]) -> torch.Tensor:
     """Decode an uploaded PNG/JPEG into a (C, H, W) tensor in [0, 1] of the model's input shape.
 
-    Anything that is not a readable, reasonably sized image raises LabError("explain.bad_image").
+    The same preprocessing as training on your own images (`labcore.data.images.picture_to_input`: centre-crop,
+    never stretch). Anything that is not a readable, reasonably sized image raises LabError("explain.bad_image"),
+    whose cause is the LabError that says why.
     """
-    from PIL import Image, UnidentifiedImageError
+    from labcore.data.images import PHOTO_FORMATS, picture_to_input
 
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise LabError("explain.bad_image")
     try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            if probe.format not in ("PNG", "JPEG") or probe.width * probe.height > MAX_UPLOAD_PIXELS:
-                raise LabError("explain.bad_image")
-            probe.verify()  # checks the file's structure without decoding every pixel
-        with Image.open(io.BytesIO(raw)) as img:  # verify() leaves the image unusable: reopen
-            c, h, w = shape
-            img = img.convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.BILINEAR)
-            a = np.asarray(img, dtype=np.float32) / 255.0
-    except LabError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as e:
+        a = picture_to_input(raw, tuple(shape), formats=PHOTO_FORMATS, max_bytes=MAX_UPLOAD_BYTES,
+                             max_pixels=MAX_UPLOAD_PIXELS)
+    except LabError as e:
         raise LabError("explain.bad_image") from e
-    a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
-    return torch.from_numpy(np.ascontiguousarray(a))
+    return torch.from_numpy(a.astype(np.float32) / 255.0)
 
 
+@exclusive
 @torch.no_grad()
 def feature_maps(model: nn.Module, image: torch.Tensor) -> list[tuple[str, np.ndarray]]:
     """Output of every Conv2d for one image: [(layer name, (channels, h, w) array)], in forward order."""
@@ -124,6 +118,7 @@ class TopLosses:
     confidence: np.ndarray
 
 
+@exclusive
 def top_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor, k: int = 12) -> TopLosses:
     """The `k` largest cross-entropy losses among misclassified examples (fewer if fewer are wrong)."""
     probs = torch.from_numpy(predict_proba(model, x))

@@ -4,6 +4,10 @@
   it (`$TORCH_HOME/hub/checkpoints/<basename of weights.url>`); if it is missing, one download is tried.
   Offline, a `LabError` explains the two ways forward: upload a weights file, or use the lab's own backbone.
 - an uploaded `.pth`: read with `torch.load(weights_only=True)` (no code runs), keys and shapes compared.
+  Before torch.load sees it, the file's zip container is inspected: compressed records (torch.save never
+  writes them; unpacking them is a memory bomb) and records that claim more bytes than the file holds are
+  refused, so reading never takes more memory than the file's own size. Every failure gets the lab's own
+  message (`transfer.upload.weights_*`), never PyTorch's (which suggests the unsafe `weights_only=False`).
 - the lab's own backbones: a small CNN trained on a built-in source task at first use (a few seconds), then
   kept in memory and on disk under the data directory.
 """
@@ -12,7 +16,9 @@ from __future__ import annotations
 
 import io
 import logging
+import pickle
 import threading
+import zipfile
 from pathlib import Path
 
 import torch
@@ -22,8 +28,10 @@ from torch import nn
 
 from labcore.data.online import data_dir
 from labcore.i18n import LabError
+from labcore.seeding import seeded
 from labcore.transfer.backbones import BACKBONES, BackboneSpec, TransferNet, build_transfer_net
 from labcore.transfer.targets import source_task
+from labcore.transfer.uploads import upload_slot
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +72,74 @@ def imagenet_state(name: str) -> dict[str, torch.Tensor]:
 
 
 # -- reading and checking a weights file ----------------------------------------------------------------------------
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # torch.save's format since PyTorch 1.6 (an empty zip too)
+PICKLE_MAGIC = b"\x80"  # the legacy format: pickles, storages read straight from the file
+
+
+def check_container(raw: bytes) -> None:
+    """Refuse, before anything is decompressed, a weights file whose reading could cost more than its size.
+
+    torch.save writes a zip of *stored* (uncompressed) records, so the records' declared sizes add up to less
+    than the file. A crafted file with deflated records would make `torch.load` unpack them all: refused. A
+    legacy (pre-1.6) file is read by torch straight from the file, so it cannot amplify; it passes.
+    """
+    if not raw:
+        raise LabError("transfer.upload.weights_empty")
+    if raw.startswith(PICKLE_MAGIC):
+        return
+    if not raw.startswith(ZIP_MAGIC):
+        raise LabError("transfer.upload.weights_not_torch")
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(raw)).infolist()  # reads the directory only
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+        raise LabError("transfer.upload.weights_truncated") from e
+    if any(i.compress_type != zipfile.ZIP_STORED for i in infos):
+        raise LabError("transfer.upload.weights_compressed")
+    declared = sum(i.file_size for i in infos)
+    if declared > len(raw) or any(i.file_size != i.compress_size for i in infos):
+        raise LabError("transfer.upload.weights_declared", mb=declared / 2**20)
+
+
+def _load_error(e: Exception) -> LabError:
+    """The lab's message for what torch.load raised (its own text suggests the unsafe weights_only=False)."""
+    text = str(e)
+    if isinstance(e, pickle.UnpicklingError):
+        unsafe = "Unsupported global" in text or "allowlist" in text or "GLOBAL" in text
+        return LabError("transfer.upload.weights_unsafe" if unsafe else "transfer.upload.weights_not_torch")
+    if "magic number" in text:  # a pickle, but not one torch.save wrote
+        return LabError("transfer.upload.weights_not_torch")
+    if isinstance(e, EOFError) or "EOF" in text or "central directory" in text:
+        return LabError("transfer.upload.weights_truncated")
+    return LabError("transfer.upload.weights_broken")
+
+
+def _what(obj: object) -> str:
+    if isinstance(obj, torch.Tensor):
+        return f"a single tensor of shape {tuple(obj.shape)}"
+    if isinstance(obj, dict):
+        return "a mapping whose values are not all tensors"
+    return f"a {type(obj).__name__}"
+
+
 def read_state_dict(raw: bytes) -> dict[str, torch.Tensor]:
-    """A state dict from file bytes: `weights_only=True`, so a file can carry tensors, never code."""
+    """A state dict from file bytes: `weights_only=True`, so a file can carry tensors, never code; the container
+    is checked first (`check_container`) and every tensor must be finite."""
+    check_container(raw)
     try:
         obj = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as e:  # pickle errors, zip errors, a refused global...
-        raise LabError("transfer.weights_unreadable", reason=" ".join(str(e).split())[:200]) from e
+        raise _load_error(e) from e
     for key in ("state_dict", "model", "model_state_dict"):  # common checkpoint layouts
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise LabError("transfer.weights_unreadable", reason="not a state dict (a mapping of names to tensors)")
+    if isinstance(obj, dict) and not obj:
+        raise LabError("transfer.upload.weights_no_tensors")
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise LabError("transfer.upload.weights_not_state_dict", what=_what(obj))
+    bad = [str(k) for k, v in obj.items()
+           if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise LabError("transfer.upload.weights_non_finite", n=len(bad), names=", ".join(bad[:3]))
     return {k.removeprefix("module."): v for k, v in obj.items()}  # saved from DataParallel
 
 
@@ -158,10 +223,15 @@ def pretrained_net(name: str, *, in_channels: int, num_classes: int, size: int =
     return net
 
 
-def check_weights_file(name: str, raw: bytes) -> dict[str, torch.Tensor]:
-    """Read an uploaded weights file and check it fits `name` now, so the page can say so before a run."""
-    state = read_state_dict(raw)
-    spec: BackboneSpec = BACKBONES.get(name)
-    backbone, _, _ = spec.build()
-    load_backbone_state(backbone, state, name)
-    return state
+def check_weights_file(name: str, raw: bytes, owner: str | None = None) -> dict[str, torch.Tensor]:
+    """Read an uploaded weights file and check it fits `name` now, so the page can say so before a run.
+
+    `owner` (the session's id): one upload read at a time per session, as for images (`upload_slot`).
+    """
+    with upload_slot(owner):
+        state = read_state_dict(raw)
+        spec: BackboneSpec = BACKBONES.get(name)
+        with seeded(0):  # throwaway weights, but never drawn from the global generator unlocked (labcore.seeding)
+            backbone, _, _ = spec.build()
+        load_backbone_state(backbone, state, name)
+        return state

@@ -154,3 +154,18 @@ def test_lr_finder_suggests_and_applies_a_rate():
     assert 1e-4 <= suggested <= 0.1  # Adam on digits: a sane range, far from the 1e-7..10 sweep ends
     use.click().run()
     assert at.select_slider(key="optim.adam.lr").value == suggested
+
+
+def test_the_page_starts_each_optimizer_from_the_same_defaults_as_the_command_line():
+    from app.widgets import PER_OPTIMIZER, _snap
+    from labcore.train.optimizers import OPTIMIZERS, optimizer_config
+
+    at = _app()
+    at.switch_page("views/train.py").run()
+    for name in OPTIMIZERS.names():
+        at.selectbox(key="optim.name").set_value(name).run()
+        assert not at.exception, at.exception
+        want = optimizer_config(name)
+        for field in PER_OPTIMIZER:
+            if f"optim.{name}.{field}" in at.session_state:
+                assert at.session_state[f"optim.{name}.{field}"] == _snap(field, getattr(want, field)), (name, field)

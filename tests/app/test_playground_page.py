@@ -93,8 +93,10 @@ def test_a_shared_link_restores_the_setup():
 def test_a_broken_link_opens_with_defaults():
     at = _open(surface="nowhere", x="abc", steps="-40", **{"adam.lr": "1e999"})
     assert at.selectbox(key="pg.surface").value == "rosenbrock"
-    assert at.slider(key="pg.steps").value == 10
-    assert dict(at.query_params) == {"surface": "rosenbrock", "steps": "10"}
+    assert at.slider(key="pg.steps").value == 300  # a negative count is junk, not "the least": the default
+    assert dict(at.query_params) == {"surface": "rosenbrock"}
+    assert at.session_state["link_ignored"] == ["surface", "x", "steps", "adam.lr"]
+    assert len(at.warning) >= 1 and "surface, x, steps, adam.lr" in at.warning[0].value
 
 
 def test_switching_surface_brings_its_start_and_learning_rates():

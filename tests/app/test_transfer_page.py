@@ -92,7 +92,7 @@ def test_an_unusable_weights_file_gets_a_message_not_a_traceback(tmp_path, monke
     assert any("not on this computer yet" in w.value for w in at.warning)
     at.file_uploader(key="tl.weights.resnet18").upload("w.pth", b"not a checkpoint").run()
     assert not at.exception, at.exception
-    assert any("not a readable PyTorch state dict" in e.value for e in at.sidebar.error)
+    assert any("not a PyTorch weights file" in e.value for e in at.sidebar.error)
 
 
 def test_try_it_without_models_points_to_the_training_pages():

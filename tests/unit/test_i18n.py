@@ -105,6 +105,21 @@ def test_placeholders_are_well_formed(lang):
             assert {n for n, _ in fields} <= english, f"{lang}:{key} uses placeholders English does not pass"
 
 
+@pytest.mark.parametrize("lang", ["he", "fa", "uk"])
+def test_the_course_languages_are_complete(lang):
+    """Hebrew, Persian and Ukrainian have every English key, with the same placeholders (format specs too)."""
+    assert lang in CATALOGUES, f"locales/{lang}.toml is missing"
+    table = CATALOGUES[lang]
+    missing = sorted(set(ENGLISH) - set(table))
+    assert not missing, f"{lang}.toml lacks {len(missing)} keys, e.g. {missing[:8]}"
+
+    def fields(text: str) -> set[tuple[str, str]]:
+        return {(name, spec) for _, name, spec, _ in string.Formatter().parse(text) if name is not None}
+
+    broken = [k for k in ENGLISH if fields(table[k]) != fields(ENGLISH[k])]
+    assert not broken, f"{lang}.toml changes the placeholders of {broken[:8]}"
+
+
 def test_other_languages_only_translate_english_keys():
     for lang, table in CATALOGUES.items():
         assert set(table) <= set(ENGLISH), f"{lang}.toml has keys English lacks: {set(table) - set(ENGLISH)}"

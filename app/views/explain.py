@@ -334,7 +334,8 @@ with tabs[5]:
         maps = background(("shap", model_key, image_key), tr("explain.computing"), ex.image_shap,
                           image, rows, model=model)
     if st.session_state.get("ex_shap_img") == (model_key, image_key) and maps is not None:
-        titles = [tr("explain.original")] + [tr("explain.shap_class", name=n, p=float(p)) for n, p in zip(names, probs, strict=True)]
+        titles = [tr("explain.original")] + [tr("explain.shap_class", name=n, p=float(p))
+                                             for n, p in zip(names, probs, strict=True)]
         st.plotly_chart(overlay_grid_figure(image.numpy(), list(maps), titles, signed=True, cols=min(11, len(names) + 1),
                                             lang=lang()), key="ex_shap_img_fig")
         st.caption(tr("explain.shap_image_note"))

@@ -17,6 +17,7 @@ from labcore.viz.theme import (
     TRAIN_COLOR,
     VAL_COLOR,
     downsample,
+    log_axis,
     message_annotation,
     rgba,
     styled_figure,
@@ -123,7 +124,8 @@ def training_curves_figure(
         },
         "yaxis": {
             "title": {"text": loss_label},
-            "type": "log" if log_loss else "linear",
+            **(log_axis(*(tr.y for tr in traces if tr.yaxis in (None, "y") and tr.y is not None)) if log_loss
+               else {"type": "linear"}),
             "rangemode": "tozero",
             **grid,
         },
@@ -174,6 +176,8 @@ def _step_series_figure(
                 hovertemplate=f"{step_label} %{{x:d}}: %{{y:{fmt}}}<extra></extra>",
             )
         )
+        if log_y:
+            layout["yaxis"].update(log_axis(y[keep]))
     else:
         layout["xaxis"]["range"] = [0, 1]
         layout["yaxis"]["showticklabels"] = False

@@ -86,8 +86,8 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], start: 
     """The surface as filled log-spaced contours, minima as stars, one path per optimizer from `start`.
 
     A play button and a step slider under the map replay the race: a dot per optimizer runs along its
-    path (`frames` snapshots); the figure opens on the finished paths. Clicking the map selects the nearest of `click_points`² invisible
-    points (trace 1); the page moves the start there.
+    path (`frames` snapshots); the figure opens on the finished paths. Clicking the map selects the nearest
+    of `click_points`² invisible points (trace 1); the page moves the start there.
     """
     xs, ys, f = grid if grid is not None else surface.grid()
     z, lo, hi, size = log_levels(f)

@@ -16,7 +16,7 @@ from labcore.config import OptimConfig
 from labcore.i18n import t
 from labcore.train.race import RaceConfig, Standing, optimizer_defaults
 from labcore.viz.curves import _column
-from labcore.viz.theme import NEUTRAL_COLOR, PALETTE, downsample, message_annotation, rgba, styled_figure
+from labcore.viz.theme import NEUTRAL_COLOR, PALETTE, downsample, log_axis, message_annotation, rgba, styled_figure
 
 RACE_HEIGHT = 400
 STEP_POINTS = 600  # per contender: up to eight faint step lines are redrawn twice a second
@@ -95,8 +95,9 @@ def race_figure(standings: list[Standing], labels: list[str], *, target: float |
         "xaxis": {"domain": [0.0, 0.46], "title": {"text": epoch_label}, "rangemode": "tozero", **grid},
         "xaxis2": {"domain": [0.54, 1.0], "title": {"text": epoch_label}, "anchor": "y2", "matches": "x", **grid},
         # On a log axis, label 1-2-5 only: every minor digit crowds the axis.
-        "yaxis": {"title": {"text": loss_label}, "type": "log" if log_loss else "linear",
-                  **({"dtick": "D2"} if log_loss else {}), **grid},
+        "yaxis": {"title": {"text": loss_label},
+                  **(log_axis(*(t.y for t in traces if t.yaxis in (None, "y") and t.y is not None)) if log_loss
+                     else {"type": "linear"}), **grid},
         "yaxis2": {"title": {"text": acc_label}, "anchor": "x2", "range": [_accuracy_floor(standings), 1.01],
                    "tickformat": ".0%", **grid},
         "legend": {"groupclick": "togglegroup"},

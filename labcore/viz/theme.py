@@ -253,6 +253,20 @@ def _axes(layout) -> list:
     return [layout[name] for name in layout if name.startswith(("xaxis", "yaxis"))]
 
 
+def log_axis(*columns) -> dict:
+    """A log axis whose ticks read as plain numbers: 0.1, 0.2, 0.5, 1, 2, 5 (plotly's own minor labels on
+    a short log range read "5, 2, 1, 5, 2, 0.1", each digit standing for a different power of ten).
+    Ticks at 1-2-5 of each decade the values cover (decades only above four decades)."""
+    values = np.concatenate([np.asarray(c, dtype=np.float64).ravel() for c in columns]) if columns else np.zeros(0)
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return {"type": "log"}
+    lo, hi = int(np.floor(np.log10(values.min()))), int(np.ceil(np.log10(values.max())))
+    steps = (1,) if hi - lo > 4 else (1, 2, 5)
+    ticks = [m * 10.0**e for e in range(lo, hi + 1) for m in steps]
+    return {"type": "log", "tickvals": ticks, "ticktext": [f"{v:g}" for v in ticks]}
+
+
 def message_annotation(text: str, xaxis: str | None = None, yaxis: str | None = None) -> dict:
     """A gentle note for an empty chart ("Press Train to start"), centred on the figure or on one panel."""
     return {

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from labcore.i18n import t
-from labcore.viz.theme import PALETTE, class_colors, downsample, message_annotation, rgba, styled_figure
+from labcore.viz.theme import PALETTE, class_colors, downsample, log_axis, message_annotation, rgba, styled_figure
 
 STRATEGY_COLORS = {"features": PALETTE[0], "finetune": PALETTE[1], "scratch": PALETTE[2]}
 STEP_POINTS = 600
@@ -38,7 +38,8 @@ def transfer_curves_figure(lanes: dict[str, tuple[list[dict], list[dict]]], *, l
                                      hovertemplate=f"{name}<br>%{{y:.1%}}<extra></extra>"))
     layout = {
         "xaxis": {"domain": [0, 0.47], "title": t("viz.epoch", lang)},
-        "yaxis": {"title": t("transfer.viz.train_loss", lang), "type": "log"},
+        "yaxis": {"title": t("transfer.viz.train_loss", lang),
+                  **log_axis(*(tr.y for tr in traces if tr.yaxis == "y" and tr.y is not None))},
         "xaxis2": {"domain": [0.55, 1], "title": t("viz.epoch", lang), "anchor": "y2"},
         "yaxis2": {"title": t("transfer.viz.val_acc", lang), "anchor": "x2", "range": [0, 1.02], "tickformat": ".0%"},
     }

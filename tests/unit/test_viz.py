@@ -378,3 +378,23 @@ def test_scatter2d_figure():
     assert fig.layout.yaxis.scaleanchor == "x"
     empty = scatter2d_figure(np.zeros((0, 2)), np.zeros(0), names)
     assert annotation_texts(empty) == [t("viz.no_points")]
+
+
+def test_log_axes_label_their_ticks_as_plain_numbers():
+    from labcore.viz.theme import log_axis
+
+    axis = log_axis([0.23, 0.5, 2.3])
+    assert axis["type"] == "log"
+    assert axis["ticktext"] == ["0.1", "0.2", "0.5", "1", "2", "5", "10", "20", "50"]
+    assert [float(x) for x in axis["ticktext"]] == pytest.approx(axis["tickvals"])
+    wide = log_axis([1e-6, 1e3])  # many decades: powers of ten only
+    assert wide["ticktext"][:2] == ["1e-06", "1e-05"] and len(wide["tickvals"]) == 10
+    assert log_axis([]) == {"type": "log"} and log_axis([0.0, -1.0, float("nan")]) == {"type": "log"}
+
+
+def test_the_race_and_training_charts_use_readable_log_ticks():
+    from labcore.viz import training_curves_figure
+
+    epochs = [{"epoch": e, "loss": 2.3 / e, "val_loss": 2.4 / e, "acc": 0.5, "val_acc": 0.5} for e in (1, 2, 3)]
+    fig = training_curves_figure([], epochs, log_loss=True)
+    assert fig.layout.yaxis.type == "log" and "0.5" in fig.layout.yaxis.ticktext

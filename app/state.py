@@ -102,6 +102,18 @@ def read_log(job: Job) -> tuple:
     return reader.read()
 
 
+def readable(name: str, *tables: str) -> str:
+    """A registry name as a person reads it ("cnn" -> "CNN", "breast_cancer" -> "Breast cancer"): the first
+    catalogue entry found among `tables` (e.g. "models", "transfer.backbone_"), without its " · " detail."""
+    from labcore.i18n import has
+
+    for table in tables:
+        key = f"{table}{name}" if table.endswith("_") else f"{table}.{name}"
+        if has(key):
+            return tr(key).split(" · ")[0]
+    return name
+
+
 def lang() -> str:
     return st.session_state.get("lang", DEFAULT_LANG)
 

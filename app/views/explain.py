@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 
 from app import links
-from app.state import lang, lease, registry, tr
+from app.state import lang, lease, readable, registry, tr
 from app.tasks import background
 from labcore import explain as ex
 from labcore.config import RunConfig
@@ -74,10 +74,12 @@ def _session_jobs() -> dict[str, str]:
                         optim = j.config.contenders[s.index].optim
                         out[f"{j.id}:{s.index}"] = tr(
                             "explain.race_label", optimizer=tr(f"optimizers.{optim.name}"), lr=optim.lr,
-                            model=j.config.model.name, data=j.config.data.name,
+                            model=readable(j.config.model.name, "models"),
+                            data=readable(j.config.data.name, "datasets"),
                             acc=max(e["val_acc"] for e in s.epochs))
         elif isinstance(j.outcome, Outcome) and j.trainer is not None and j.trainer.data.info.kind == "image":
-            out[j.id] = tr("explain.job_label", model=j.config.model.name, data=j.config.data.name,
+            out[j.id] = tr("explain.job_label", model=readable(j.config.model.name, "models", "transfer.backbone_"),
+                           data=readable(j.config.data.name, "datasets", "transfer.target_"),
                            acc=j.outcome.test_accuracy)
     return out
 
@@ -173,7 +175,7 @@ if source == "upload":
     if image is None:
         st.info(tr("explain.upload_hint"))
 if image is None:
-    index = pick_cols[2].number_input(tr("explain.test_index", n=len(x_test)), 0, len(x_test) - 1, key="ex_index")
+    index = pick_cols[2].number_input(tr("explain.test_index", n=len(x_test) - 1), 0, len(x_test) - 1, key="ex_index")
     image, image_key, true_class = x_test[int(index)], f"test:{int(index)}", int(data.y_test[int(index)])
 
 probs = ex.predict_proba(model, image.unsqueeze(0))[0]
@@ -368,5 +370,7 @@ with tabs[6]:
         st.info(tr("explain.no_conv"))
     st.caption(tr("explain.features_help"))
     for i, (name, maps) in enumerate(layers):
-        st.markdown(tr("explain.layer", name=name, c=maps.shape[0], h=maps.shape[1], w=maps.shape[2]))
+        # "Convolution 2 of 3", not the module path ("net.4") that means nothing to a class
+        st.markdown(tr("explain.layer", name=tr("explain.conv_n", i=i + 1, n=len(layers)), c=maps.shape[0],
+                       h=maps.shape[1], w=maps.shape[2]))
         st.plotly_chart(feature_maps_figure(maps[:MAX_CHANNELS], cols=16, lang=lang()), key=f"ex_fmap_{i}")

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from app import links
-from app.state import lang, lease, registry, tr
+from app.state import lang, lease, readable, registry, tr
 from labcore.data.images import JPEG_SUFFIXES, PNG_SUFFIXES, UPLOAD_MB, accepted_names, uploader_types
 from labcore.explain.features import image_from_bytes, predict_proba
 from labcore.i18n import LabError
@@ -24,8 +24,11 @@ def _session_models() -> dict[str, str]:
             if getattr(j, "outcome", None) is not None and hasattr(j.outcome, "test_accuracy")
             and j.trainer is not None and j.trainer.data.info.kind == "image"]
     jobs.sort(key=lambda j: -j.created)
-    return {j.id: tr("try_it.job_label", model=tr("try_it.kind_transfer") if hasattr(j, "best") else j.config.model.name,
-                     detail=j.config.model.name, data=j.config.data.name, acc=j.outcome.test_accuracy) for j in jobs}
+    return {j.id: tr("try_it.job_label", model=tr("try_it.kind_transfer") if hasattr(j, "best") else
+                     readable(j.config.model.name, "models"),
+                     detail=readable(j.config.model.name, "models", "transfer.backbone_"),
+                     data=readable(j.config.data.name, "datasets", "transfer.target_"), acc=j.outcome.test_accuracy)
+            for j in jobs}
 
 
 torch.set_num_threads(1)

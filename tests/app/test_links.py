@@ -4,6 +4,7 @@ generated links open cleanly, and a page keeps its setup when the user goes to a
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -87,7 +88,9 @@ def test_generated_links_open_cleanly(page):
                              hst.one_of(hst.sampled_from(tokens), hst.sampled_from(["nan", "-1", "1e308", "abc", ""])),
                              max_size=6)
 
-    @settings(max_examples=3, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
+    # 3 per page in `make test`; LAB_LINK_EXAMPLES=112 runs ~1000 links over the nine pages (about 10 min)
+    @settings(max_examples=int(os.environ.get("LAB_LINK_EXAMPLES", 3)), deadline=None, derandomize=True,
+              database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(query)
     def check(q):

@@ -4,6 +4,7 @@ jobs to the engine's reaper when its connection closes, the current language, an
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from pathlib import Path
 
@@ -34,8 +35,9 @@ def _session_exists(owner: str) -> bool | None:
 
 @st.cache_resource(show_spinner=False)
 def registry() -> Engine:
-    """One engine per server process, shared by every tab: it caps concurrent jobs on 2 cores."""
-    return Engine(max_running=2, alive=_session_exists)
+    """One engine per server process, shared by every tab: it caps concurrent jobs on 2 cores. A tab whose
+    connection is gone keeps its jobs for LAB_ORPHAN_GRACE_S seconds (default 30) in case it reconnects."""
+    return Engine(max_running=2, alive=_session_exists, orphan_grace_s=float(os.environ.get("LAB_ORPHAN_GRACE_S", 30)))
 
 
 class Lease:

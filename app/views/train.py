@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app import links, results
+from app import links, present, results
 from app.state import current_job, data_preview, lang, read_log, start_job, tr
 from app.tasks import background, download_panel
 from app.widgets import LEARNING_RATES, key, pause_stop_buttons, polling_fragment, restore, run_controls
@@ -125,7 +125,8 @@ if job is None or job.done:
             download_panel(cfg.data.name)
         st.stop()
     model = build_model(cfg.model, bundle, seed=0)
-    with st.expander(tr("train.lr_finder")):
+
+    def lr_finder_panel() -> None:
         st.caption(tr("train.lr_finder_help"))
         if st.button(tr("train.lr_finder_run"), key="btn_lr_find", icon=":material/search:"):
             st.session_state["lr_find_for"] = cfg
@@ -139,13 +140,25 @@ if job is None or job.done:
                 st.session_state[key("optim", "lr", cfg.optim.name)] = lr
 
             st.button(tr("train.lr_finder_use", lr=_nearest_lr(result.suggestion)), on_click=_use, key="btn_lr_use")
-    trainable, total = count_parameters(model)
-    with st.expander(tr("train.model_summary", params=f"{total:,}"), expanded=False):
+
+    def summary_panel() -> None:
         rows = summarize(model, bundle.input_shape)
         table = pd.DataFrame([{tr("train.col_layer"): r["layer"], tr("train.col_type"): r["type"],
                                tr("train.col_output"): " × ".join(map(str, r["output"])),
                                tr("train.col_params"): r["params"]} for r in rows])
         st.dataframe(table, hide_index=True, width="stretch")
+
+    trainable, total = count_parameters(model)
+    panels = ((tr("train.lr_finder"), lr_finder_panel), (tr("train.model_summary", params=f"{total:,}"), summary_panel))
+    if present.presenting():  # in front of a class: both behind one "More controls" expander
+        with present.rarely_needed():
+            for title, panel in panels:
+                st.markdown(f"**{title}**")
+                panel()
+    else:
+        for title, panel in panels:
+            with st.expander(title):
+                panel()
     with st.expander(tr("train.look_at_data", **bundle.sizes()), expanded=job is None):
         x, y = bundle.x_train[:400].float(), bundle.y_train[:400].numpy()
         if bundle.info.kind == "image":

@@ -35,3 +35,13 @@ def test_the_language_menu_wins_over_the_link_it_came_from():
     at.selectbox(key="lang").set_value("en").run()
     assert not at.exception, at.exception
     assert at.session_state["lang"] == "en" and "lang" not in at.query_params
+
+
+def test_presenting_puts_the_rarely_needed_train_panels_behind_one_expander():
+    labels = lambda at: [e.label for e in at.expander]  # noqa: E731
+    plain = open_page("views/train.py")
+    assert "Find a good learning rate" in labels(plain)
+    assert "More controls" not in labels(plain)
+    shown = open_page("views/train.py", present="1")
+    assert "More controls" in labels(shown)
+    assert len(labels(shown)) == len(labels(plain)) - 1  # two expanders became one

@@ -44,7 +44,7 @@ def test_a_network_blip_does_not_stop_training(page, server):
         for (const s of window.__sockets) if (s.readyState === 1) { s.close(); n++; } return n; }""")
     assert closed == 1, f"expected one open websocket, closed {closed}"
     page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="detached", timeout=10_000)
-    time.sleep(4)  # a 4-second blip: the server sees the session disconnected all that time
+    time.sleep(3)  # a 3-second blip: the server sees the session disconnected all that time
     page.evaluate("() => { window.__offline = false; }")  # Streamlit's frontend reconnects by itself
     page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached", timeout=60_000)
     before = plot_points(page)

@@ -35,7 +35,7 @@ KEEP_SOCKETS = """
 def test_a_network_blip_does_not_stop_training(page, server):
     url, _ = server
     page.add_init_script(KEEP_SOCKETS)
-    page.goto(f"{url}/train?train.epochs=100")
+    page.goto(f"{url}/train?data.name=shapes&train.epochs=100")  # shapes: minutes, not seconds
     wait_for_app(page)
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_text(re.compile(r"Training · epoch"))).to_be_visible(timeout=60_000)

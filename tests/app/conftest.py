@@ -6,7 +6,9 @@ for exceptions on every round (a race can show up in one round only).
 
 from __future__ import annotations
 
+import io
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,3 +72,21 @@ def job_of(at: AppTest, key: str):
     from app.state import registry
 
     return registry().get(at.session_state[key])
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A zip archive (in memory) holding `files` {name: bytes}: what a student's upload looks like."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def png_bytes(color, size: int = 24) -> bytes:
+    """A one-colour PNG picture."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (size, size), color).save(buf, "PNG")
+    return buf.getvalue()

@@ -3,14 +3,10 @@ images is read (and a hostile one refused) without a traceback, and the trained 
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import job_of, open_page, poll
+from tests.app.conftest import job_of, open_page, png_bytes, poll, zip_bytes
 
 pytestmark = pytest.mark.usefixtures("fresh_registry")
 
@@ -21,20 +17,6 @@ def _page(path: str = "views/transfer.py") -> AppTest:
 
 def _job(at: AppTest):
     return job_of(at, "tl_job_id")
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def _png(color) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (24, 24), color).save(buf, "PNG")
-    return buf.getvalue()
 
 
 def test_the_offline_default_races_to_a_results_table_and_feeds_try_it():
@@ -65,9 +47,9 @@ def test_a_zip_of_your_images_is_read_and_a_hostile_one_refused():
     at = _page()
     at.selectbox(key="tl.target").set_value("upload").run()
     assert any(s.value == "Your own images" for s in at.subheader)
-    files = {f"mine/red/{i}.png": _png((220, 30, 30)) for i in range(5)}
-    files |= {f"mine/blue/{i}.png": _png((30, 30, 220)) for i in range(5)} | {"mine/notes.txt": b"hi"}
-    at.file_uploader(key="tl.zip").upload("mine.zip", _zip(files), "application/zip").run()
+    files = {f"mine/red/{i}.png": png_bytes((220, 30, 30)) for i in range(5)}
+    files |= {f"mine/blue/{i}.png": png_bytes((30, 30, 220)) for i in range(5)} | {"mine/notes.txt": b"hi"}
+    at.file_uploader(key="tl.zip").upload("mine.zip", zip_bytes(files), "application/zip").run()
     assert not at.exception, at.exception
     assert any("10 images in 2 classes" in s.value for s in at.success)
     assert at.session_state["tl.upload_bundle"].class_names == ["blue", "red"]
@@ -78,7 +60,7 @@ def test_a_zip_of_your_images_is_read_and_a_hostile_one_refused():
     assert _job(at).status == "finished", _job(at).error
     assert _job(at).trainer.data.class_names == ["blue", "red"]
 
-    hostile = _zip({"../../evil/x.png": _png((0, 0, 0)), "a/1.png": _png((1, 1, 1))})
+    hostile = zip_bytes({"../../evil/x.png": png_bytes((0, 0, 0)), "a/1.png": png_bytes((1, 1, 1))})
     at.file_uploader(key="tl.zip").set_value(("evil.zip", hostile, "application/zip")).run()
     assert not at.exception, at.exception
     assert any("refused" in e.value and "outside its own folder" in e.value for e in at.error)

@@ -5,30 +5,15 @@ are listed with the reason, and a bad weights file is read once, not on every re
 from __future__ import annotations
 
 import io
-import zipfile
 
 import pytest
 from PIL import Image
 
 from labcore.data.images import UPLOAD_MB
-from tests.app.conftest import job_of, open_page, poll
+from tests.app.conftest import job_of, open_page, png_bytes, poll, zip_bytes
 
 pytestmark = pytest.mark.usefixtures("fresh_registry")
 LIMIT = f"Up to {UPLOAD_MB} MB per file"
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def _png(color) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (24, 24), color).save(buf, "PNG")
-    return buf.getvalue()
 
 
 def _upload_page():
@@ -42,7 +27,7 @@ def test_a_refused_zip_shows_its_message_until_another_file_is_chosen():
     at = _upload_page()
     assert any(LIMIT in c.value for c in at.caption)  # the files-per-class tab states limit and formats
     assert any("refused by your browser" in c.value for c in at.caption)
-    hostile = _zip({"../../evil/x.png": _png((0, 0, 0)), "a/1.png": _png((1, 1, 1))})
+    hostile = zip_bytes({"../../evil/x.png": png_bytes((0, 0, 0)), "a/1.png": png_bytes((1, 1, 1))})
     at.file_uploader(key="tl.zip").set_value(("evil.zip", hostile, "application/zip")).run()
     assert any("outside its own folder" in e.value for e in at.error)
     at.file_uploader(key="tl.zip").clear().run()  # removed (or refused by the browser): the message goes
@@ -50,18 +35,18 @@ def test_a_refused_zip_shows_its_message_until_another_file_is_chosen():
     assert not any("outside its own folder" in e.value for e in at.error)
     at.file_uploader(key="tl.zip").set_value(("evil.zip", hostile, "application/zip")).run()
     assert any("outside its own folder" in e.value for e in at.error)  # the same file again: read again
-    good = {f"mine/red/{i}.png": _png((220, 30, 30)) for i in range(3)}
-    good |= {f"mine/blue/{i}.png": _png((30, 30, 220)) for i in range(3)}
-    at.file_uploader(key="tl.zip").set_value(("mine.zip", _zip(good), "application/zip")).run()
+    good = {f"mine/red/{i}.png": png_bytes((220, 30, 30)) for i in range(3)}
+    good |= {f"mine/blue/{i}.png": png_bytes((30, 30, 220)) for i in range(3)}
+    at.file_uploader(key="tl.zip").set_value(("mine.zip", zip_bytes(good), "application/zip")).run()
     assert not at.error and any("6 images in 2 classes" in s.value for s in at.success)
 
 
 def test_files_per_class_list_the_unreadable_files_and_why():
     at = _upload_page()
     at.file_uploader(key="tl.cls_files.0").set_value(
-        [(f"r{i}.png", _png((220, 30, 30)), "image/png") for i in range(3)]).run()
+        [(f"r{i}.png", png_bytes((220, 30, 30)), "image/png") for i in range(3)]).run()
     at.file_uploader(key="tl.cls_files.1").set_value(
-        [("b0.jfif", _png((30, 30, 220)), "image/jpeg"), ("b1.png", b"\x89PNG cut", "image/png"),
+        [("b0.jfif", png_bytes((30, 30, 220)), "image/jpeg"), ("b1.png", b"\x89PNG cut", "image/png"),
          ("b2.jpg", b"", "image/jpeg")]).run()
     at.button(key="tl.use_files").click().run()
     assert not at.exception, at.exception
@@ -69,7 +54,7 @@ def test_files_per_class_list_the_unreadable_files_and_why():
     assert "fewer than 3 readable images" in error.value and "b1.png" in error.value
     assert any("b2.jpg: the file is empty" in c.value for c in at.code)
     at.file_uploader(key="tl.cls_files.1").set_value(  # a new choice: the old message goes at once
-        [(f"b{i}.jpe", _png((30, 30, 220)), "image/jpeg") for i in range(3)]).run()
+        [(f"b{i}.jpe", png_bytes((30, 30, 220)), "image/jpeg") for i in range(3)]).run()
     assert not at.error
     at.button(key="tl.use_files").click().run()
     assert not at.error and any("6 images in 2 classes" in s.value for s in at.success)

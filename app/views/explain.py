@@ -369,7 +369,7 @@ with tabs[6]:
     if not layers:
         st.info(tr("explain.no_conv"))
     st.caption(tr("explain.features_help"))
-    for i, (name, maps) in enumerate(layers):
+    for i, (_name, maps) in enumerate(layers):
         # "Convolution 2 of 3", not the module path ("net.4") that means nothing to a class
         st.markdown(tr("explain.layer", name=tr("explain.conv_n", i=i + 1, n=len(layers)), c=maps.shape[0],
                        h=maps.shape[1], w=maps.shape[2]))

@@ -4,18 +4,23 @@ torch has one global CPU generator per process, shared by every thread: a page t
 job's dropout and augmentations drawing from it, would change a seeded run that happens to train at the
 same time. So nothing in the lab calls `torch.manual_seed` while others work:
 
-- model initialisation runs under `seeded(seed)`: the global generator is seeded inside a lock and put back
-  afterwards (`torch.random.fork_rng`), so the weights depend on the seed alone;
-- a job's dropout draws from the job's own `torch.Generator` (`Dropout`, given one by `use_generator`);
+- model initialisation runs under `init_rng(seed)`: the global generator is seeded inside a lock and put back
+  afterwards (`torch.random.fork_rng`), so the weights depend on the seed alone; an unseeded build still
+  takes the lock, so it never draws from a state that a seeded block has swapped in;
+- a job's dropout draws from the job's own `torch.Generator` (`Dropout`, given one by `use_generator`), and
+  so does its input noise (`labcore.train.augment`);
 - code that can only draw from the global generator (torchvision's random transforms) runs inside
   `PrivateRNG.active()`, which swaps the job's own generator state in and out under the same lock.
+
+Code outside the lab that draws from the global generator without the lock (a notebook's `nn.Linear(3, 3)`
+in another thread) can still land inside one of those short locked blocks; nothing in the lab does.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +35,11 @@ def seeded(seed: int) -> Iterator[None]:
     with RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
+
+
+def init_rng(seed: int | None) -> AbstractContextManager:
+    """For building a model: `seeded(seed)`, or, without a seed, the lock alone."""
+    return seeded(seed) if seed is not None else RNG_LOCK
 
 
 class PrivateRNG:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from labcore.registry import Registry
-from labcore.seeding import seeded
+from labcore.seeding import init_rng
 
 LOGVAR_RANGE = (-10.0, 10.0)  # keeps exp(logvar) finite in the first steps of a wild run
 
@@ -146,7 +145,7 @@ AUTOENCODERS.register("conv_vae")(AESpec(_conv, variational=True))
 
 def build_autoencoder(name: str, input_shape: tuple[int, ...], latent_dim: int = 2, width: int = 128,
                       *, seed: int | None = None) -> Autoencoder:
-    with seeded(seed) if seed is not None else nullcontext():  # the seed alone decides the weights
+    with init_rng(seed):  # the seed alone decides the weights
         return AUTOENCODERS.get(name).build(input_shape, latent_dim, width)
 
 

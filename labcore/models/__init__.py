@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -23,7 +22,7 @@ from labcore.models.resnet import resnet
 from labcore.models.sequence import FromLastValue, conv1d, gru, lstm, rnn, transformer
 from labcore.models.vit import vit
 from labcore.registry import Registry
-from labcore.seeding import seeded
+from labcore.seeding import init_rng
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def build_model(cfg: ModelConfig, data: DataBundle, *, seed: int | None = None) 
               "dropout": cfg.dropout, "kernel_size": cfg.kernel_size, "pooling": cfg.pooling,
               "bidirectional": cfg.bidirectional, "heads": cfg.heads, "patch_size": cfg.patch_size}
     kwargs = {k: v for k, v in kwargs.items() if ("activation" if k == "act" else k) in spec.options}
-    with seeded(seed) if seed is not None else nullcontext():  # the seed alone decides the weights
+    with init_rng(seed):  # the seed alone decides the weights
         net = spec.build(input_shape=data.input_shape, num_classes=data.num_classes, **kwargs)
         init_weights(net, cfg.init, cfg.activation)
     if data.info.kind == "series" and data.info.task == "regression":

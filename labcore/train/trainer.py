@@ -20,7 +20,7 @@ from torch import nn
 from labcore.config import RunConfig
 from labcore.data import DataBundle
 from labcore.models import build_model
-from labcore.seeding import PrivateRNG, use_generator
+from labcore.seeding import use_generator
 from labcore.train.augment import build_augment
 from labcore.train.log import MetricLog
 from labcore.train.optimizers import build_optimizer
@@ -108,13 +108,12 @@ class Trainer:
         moves = cfg.optim.schedule != "constant" or cfg.optim.warmup_epochs > 0
         self.scheduler = (build_scheduler(self.optimizer, cfg.optim, self.steps_per_epoch, self.total_steps)
                           if moves else None)
-        self.augment = build_augment(cfg.augment, data.input_shape)
         self.generator = torch.Generator().manual_seed(cfg.train.seed)
         # Dropout masks and augmentations draw from this run's own generators, never from torch's global
         # one, which every thread shares (labcore.seeding): a seeded run is the same whoever else trains.
         self.dropout_generator = torch.Generator(self.device).manual_seed(cfg.train.seed + 1)
         use_generator(self.model, self.dropout_generator)
-        self.augment_rng = PrivateRNG(cfg.train.seed + 2)
+        self.augment = build_augment(cfg.augment, data.input_shape, seed=cfg.train.seed + 2)
         self.amp = cfg.train.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
         self.callbacks = list(callbacks)
@@ -272,8 +271,7 @@ class Trainer:
         if x.dtype == torch.uint8:  # big image sets are kept as bytes; scale per batch
             x = x.float().div_(255)
         if train and self.augment is not None:
-            with self.augment_rng.active():
-                x = self.augment(x)
+            x = self.augment(x)
         return x
 
     def loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

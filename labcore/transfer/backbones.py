@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -28,7 +27,7 @@ from torch import nn
 
 from labcore.models.cnn import cnn
 from labcore.registry import Registry
-from labcore.seeding import seeded
+from labcore.seeding import init_rng
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -97,7 +96,7 @@ def build_transfer_net(name: str, *, in_channels: int, num_classes: int, size: i
                        seed: int | None = None) -> TransferNet:
     """Backbone `name` with random weights (what "from scratch" trains), wrapped for the target data."""
     spec: BackboneSpec = BACKBONES.get(name)
-    with seeded(seed) if seed is not None else nullcontext():  # the seed alone decides the weights
+    with init_rng(seed):  # the seed alone decides the weights
         backbone, dim, blocks = spec.build()
         return wrap(backbone, dim, blocks, spec, in_channels=in_channels, num_classes=num_classes, size=size)
 

@@ -16,6 +16,7 @@ from labcore.config import RunConfig
 from labcore.data import load_dataset
 from labcore.engine import Engine, Job
 from labcore.explain.features import float_test_images
+from labcore.models import build_model
 from labcore.seeding import seeded
 from labcore.train.job import TrainingJob
 from labcore.train.log import MetricLog
@@ -148,7 +149,7 @@ def test_a_seeded_run_is_bit_identical_while_other_sessions_train_and_reseed():
         while not stop.is_set():
             with seeded(i):
                 torch.rand(1000)
-            ex.randomised_copy(torch.nn.Linear(3, 3), seed=i)
+            ex.randomised_copy(build_model(cfg.model, data), seed=i)  # unseeded build, then a reseeded copy
             Trainer(cfg.with_(train={"seed": i}), data).fit()
             i += 1
 

@@ -312,6 +312,25 @@ def test_tabular_data_only_gets_noise():
     assert noisy.abs().max() > 1  # features are not clipped to [0, 1]
 
 
+def test_augmentations_draw_their_own_random_numbers(shapes_images):
+    """Whatever else draws from torch's global generator between batches, a seed gives the same batches."""
+    cfg = AugmentConfig(noise_std=0.2, rotation=30.0, hflip=True)
+    x = shapes_images[:6]
+
+    def batches(meddle: bool) -> list[torch.Tensor]:
+        fn, out = build_augment(cfg, tuple(x.shape[1:]), seed=3), []
+        for _ in range(3):
+            if meddle:
+                torch.manual_seed(123)
+                torch.rand(50)
+            out.append(fn(x))
+        return out
+
+    calm, busy = batches(False), batches(True)
+    assert all(torch.equal(a, b) for a, b in zip(calm, busy, strict=True))
+    assert not torch.equal(calm[0], calm[1])  # and each batch still gets fresh draws
+
+
 def test_augment_preview(shapes_images):
     imgs = shapes_images[:3]
     rows = augment_preview(imgs, AugmentConfig(rotation=40.0), variants=4)

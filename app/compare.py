@@ -9,7 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from app.state import current_job, lang, start_job, tr
-from app.widgets import pause_stop_buttons, polling_fragment
+from app.widgets import pause_stop_buttons, polling_fragment, waiting_notice
 from labcore.train.compare import CompareConfig, CompareJob
 
 POLL_SECONDS = 0.5
@@ -45,6 +45,8 @@ def live_panel(job_key: str, draw: Callable[[CompareJob | None], None]) -> None:
 
 
 def progress_line(job: CompareJob) -> None:
+    if waiting_notice(job):
+        return
     p = job.progress()
     if job.done:
         st.progress(1.0, text=tr("sequences.progress_done", status=tr(f"status.{job.status}"), models=p["parts"],

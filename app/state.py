@@ -35,9 +35,10 @@ def _session_exists(owner: str) -> bool | None:
 
 @st.cache_resource(show_spinner=False)
 def registry() -> Engine:
-    """One engine per server process, shared by every tab: it caps concurrent jobs on 2 cores. A tab whose
+    """One engine per server process, shared by every tab: it runs as many jobs at once as the machine takes
+    (labcore.engine.capacity: LAB_MAX_JOBS, or 2 on 2 cores) and queues the rest fairly. A tab whose
     connection is gone keeps its jobs for LAB_ORPHAN_GRACE_S seconds (default 30) in case it reconnects."""
-    return Engine(max_running=2, alive=_session_exists, orphan_grace_s=float(os.environ.get("LAB_ORPHAN_GRACE_S", 30)))
+    return Engine(alive=_session_exists, orphan_grace_s=float(os.environ.get("LAB_ORPHAN_GRACE_S", 30)))
 
 
 class Lease:

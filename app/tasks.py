@@ -70,6 +70,10 @@ def _progress(key: Hashable, what: str) -> None:
         task = registry().find_task(key)
         if task is None or task.done:
             st.rerun(scope="app")  # the result (or its error) is drawn by the full script
+        place = registry().place_in_line(task)
+        if place is not None:
+            st.progress(0.0, text=tr("engine.waiting_task", what=what, place=place[0], seconds=place[1]))
+            return
         p = task.progress()
         st.progress(p.fraction, text=tr("app.task_running", what=what, percent=p.fraction, seconds=p.elapsed_s))
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import streamlit as st
 import torch
 
-from app.state import data_preview, lang, tr
+from app.state import data_preview, lang, registry, tr
 from labcore.config import AugmentConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import DATASETS, dataset_info
 from labcore.i18n import LabError
@@ -234,15 +234,32 @@ def _fmt(v: float) -> str:
     return f"{v:g}"
 
 
+def waiting_notice(job) -> bool:
+    """While `job` waits in the engine's queue, its place in line and the estimated wait instead of a progress
+    bar (the page's live panel keeps polling; the poll after the job starts reruns the whole page, so its
+    buttons catch up: Pause works only once it runs)."""
+    place = registry().place_in_line(job) if job is not None and job.status == "queued" else None
+    waited = st.session_state.setdefault("_waited", set())
+    if place is None:
+        if job is not None and job.id in waited:
+            waited.discard(job.id)
+            st.rerun(scope="app")
+        return False
+    waited.add(job.id)
+    st.info(tr("engine.waiting", place=place[0], seconds=place[1]), icon=":material/hourglass_top:")
+    return True
+
+
 def pause_stop_buttons(pause_col, stop_col, job, prefix: str = "") -> None:
-    """Pause (Resume while paused) and Stop for a page's background job, disabled when none is running.
-    Keys: `{prefix}btn_pause`, `{prefix}btn_resume`, `{prefix}btn_stop`."""
+    """Pause (Resume while paused) and Stop for a page's background job, disabled when none is running
+    (Stop also takes a job out of the queue). Keys: `{prefix}btn_pause`, `{prefix}btn_resume`, `{prefix}btn_stop`."""
     active = job is not None and not job.done and job.status != "stopping"
+    can_pause = active and job.status != "queued"
     if active and job.status == "paused":
         pause_col.button(tr("train.resume"), on_click=job.resume, key=f"{prefix}btn_resume", icon=":material/resume:",
                          width="stretch")
     else:
-        pause_col.button(tr("train.pause"), on_click=job.pause if active else None, disabled=not active,
+        pause_col.button(tr("train.pause"), on_click=job.pause if can_pause else None, disabled=not can_pause,
                          key=f"{prefix}btn_pause", icon=":material/pause:", width="stretch")
     stop_col.button(tr("train.stop"), on_click=job.stop if active else None, disabled=not active,
                     key=f"{prefix}btn_stop", icon=":material/stop:", width="stretch")

@@ -3,7 +3,7 @@
 A job is anything that runs in a thread while a page stays usable: a training run, a race, a transfer race,
 an autoencoder, an LR finder, SHAP values, an ideal image, a localisation sweep. The flow is the same for all:
 
-    job = engine.submit(SomeJob(cfg, owner=session))   # starts its thread, or LabError("engine.busy")
+    job = engine.submit(SomeJob(cfg, owner=session))   # queued; its thread starts when a slot is free
     # in the thread, SomeJob._work() does the work and calls, between units of work:
     #     if not self.checkpoint(): break               # waits while paused, False once asked to stop
     #     self.sleep(delay)                             # a pause that wakes at once on stop
@@ -13,8 +13,10 @@ an autoencoder, an LR finder, SHAP values, an ideal image, a localisation sweep.
     engine.attach(session)   # it reconnected in time: nothing was lost
                              # otherwise the reaper stops its jobs, and forgets them once the session is gone
 
-Capacity is one number for everything (2 cores: two jobs at once). A paused job keeps its slot only for
-`pause_grace_s`, so a forgotten Pause does not lock the class out. Finished jobs are kept per session (the
+Capacity is one number for everything (`capacity()`: LAB_MAX_JOBS, or 2 on a 2-core machine), plus a lane
+for short computations. Jobs beyond it wait in a fair queue (round-robin across sessions, a few waiting
+jobs per session) and start by themselves. A paused job keeps its slot only for `pause_grace_s`, so a
+forgotten Pause does not lock the class out. Finished jobs are kept per session (the
 newest `keep_per_owner`), so one tab's runs never evict another's. Nothing here knows about Streamlit.
 """
 
@@ -30,6 +32,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -38,7 +41,8 @@ from labcore.i18n import LabError
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("pending", "running", "paused", "stopping")  # stopping: asked to stop, the thread is winding up
+# queued: waiting for a slot (no thread yet); stopping: asked to stop, the thread is winding up
+ACTIVE = ("queued", "pending", "running", "paused", "stopping")
 ENDED = ("stopped", "finished", "diverged", "failed")
 
 
@@ -72,6 +76,31 @@ def spare_threads(running: int, cores: int | None = None) -> int:
     return max(1, (cores - 1) // (running + 1))
 
 
+def capacity(cores: int | None = None, gpus: int | None = None, free_gb: float | None = None) -> int:
+    """How many jobs run at once: `LAB_MAX_JOBS` when set, else what the hardware takes. One per two CPU
+    cores, at least two (each gets its share of the cores: more threads than cores made the lab's small
+    models 10-30x slower, see spare_threads); four per GPU; at most one per 1.5 GB of free memory (a job
+    holds a model, its optimizer state and a dataset copy on the device). Jobs beyond it wait in the engine's queue."""
+    env = os.environ.get("LAB_MAX_JOBS", "").strip()
+    if env:
+        try:
+            if int(env) >= 1:
+                return int(env)
+        except ValueError:
+            pass
+        log.warning("LAB_MAX_JOBS=%r is not a whole number >= 1; using the hardware's capacity", env)
+    cores = cores or os.cpu_count() or 1
+    if gpus is None:
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if free_gb is None:
+        try:
+            free_gb = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+        except (ValueError, OSError, AttributeError):  # not Linux
+            free_gb = math.inf
+    by_hardware = max(2, cores // 2, 4 * gpus)
+    return max(1, min(by_hardware, int(free_gb // 1.5)))
+
+
 class Job:
     """One unit of background work in a daemon thread, controlled between units of work.
 
@@ -80,6 +109,7 @@ class Job:
     """
 
     kind = "job"
+    short = False  # a computation of seconds (an explanation, an LR finder): it has a lane of its own in the queue
     can_set_lr = False  # only a plain training run takes a new learning rate mid-run
     failure_key = "train.failed"  # the catalogue's sentence for an unexpected error in `_work`
 
@@ -101,6 +131,9 @@ class Job:
         self._started: float | None = None
         self._ended: float | None = None
         self._paused_at: float | None = None
+        self._queued_at: float | None = None
+        self._ended_evt = threading.Event()
+        self._on_end: Callable[[], None] | None = None  # the engine's wake-up: a slot may be free
         self._thread = threading.Thread(target=self._run, name=f"{self.kind}-{self.id}", daemon=True)
 
     # -- control (any thread) ---------------------------------------------------------------------
@@ -125,11 +158,15 @@ class Job:
     def stop(self) -> None:
         # "stopping" at once, not "paused": a page that stopped polling while paused polls again and sees
         # the end (the thread may still need a moment: a last evaluation, an autoencoder's PCA comparison).
+        # A job still waiting in the queue has no thread: it leaves the queue, stopped.
         with self._lock:
-            if self._status in ACTIVE:
+            waiting = self._status == "queued"
+            if self._status in ACTIVE and not waiting:
                 self._status = "stopping"
         self._stop.set()
         self._resume.set()
+        if waiting:
+            self._end("stopped")
 
     def set_lr(self, lr: float) -> bool:
         """Ask for a new learning rate from the next batch on; False when this kind of job keeps its own."""
@@ -146,8 +183,12 @@ class Job:
         return self._first_step.wait(timeout)
 
     def join(self, timeout: float | None = None) -> bool:
-        if self._thread.is_alive() or self._thread.ident is not None:
-            self._thread.join(timeout)
+        """Wait until the job has ended (a queued job first waits for its turn); True if it has."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._ended_evt.wait(timeout):
+            return False
+        if self._thread.ident is not None:
+            self._thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return not self._thread.is_alive()
 
     # -- reading (any thread) ---------------------------------------------------------------------
@@ -174,7 +215,7 @@ class Job:
         with self._lock:
             if self._status == "paused":
                 return self._paused_at is not None and now - self._paused_at < pause_grace_s
-            return self._status in ACTIVE
+            return self._status in ACTIVE and self._status != "queued"
 
     def progress(self) -> Progress:
         """The share done as reported by `report()`, the time so far and an estimate of the time left."""
@@ -222,6 +263,9 @@ class Job:
             self._status, self.error = status, error
         self._ended = time.perf_counter()
         self._first_step.set()
+        self._ended_evt.set()
+        if self._on_end is not None:
+            self._on_end()
 
     def _run(self) -> None:
         """The thread: `_work` works; whatever goes wrong ends the job with a sentence for the page."""
@@ -252,10 +296,12 @@ class Engine:
     `forget_after_s`.
     """
 
-    def __init__(self, max_running: int = 2, *, keep_per_owner: int = 8, keep_total: int = 64,
+    def __init__(self, max_running: int | None = None, *, keep_per_owner: int = 8, keep_total: int = 64,
                  keep_tasks: int = 48, pause_grace_s: float = 120.0, orphan_grace_s: float = 30.0,
-                 forget_after_s: float = 300.0, alive: Callable[[str], bool | None] | None = None):
-        self.max_running = max_running
+                 forget_after_s: float = 300.0, alive: Callable[[str], bool | None] | None = None,
+                 waiting_per_owner: int = 2, short_lane: int = 1):
+        self.max_running = max_running or capacity()
+        self.waiting_per_owner, self.short_lane = waiting_per_owner, short_lane
         self.keep_per_owner, self.keep_total, self.keep_tasks = keep_per_owner, keep_total, keep_tasks
         self.pause_grace_s, self.orphan_grace_s, self.forget_after_s = pause_grace_s, orphan_grace_s, forget_after_s
         self.alive = alive
@@ -265,35 +311,148 @@ class Engine:
         self._detached: dict[str, float] = {}  # owner -> when its connection went away
         self._reaper: threading.Thread | None = None
         self._closed = threading.Event()
+        self._queue: list[Job] = []  # waiting for a slot, in the order they came
+        self._wake = threading.Event()
+        self._dispatcher: threading.Thread | None = None
+        self._durations: dict[str, list[float]] = {}  # kind -> seconds of recent runs, for the wait estimate
+        self._served: dict[str | None, int] = {}  # owner -> the turn its last job started in (round-robin)
+        self._turn = 0
 
     # -- jobs ---------------------------------------------------------------------------------------
     def submit(self, job_or_cfg: Any, owner: str | None = None, job_class: Callable[..., Job] | None = None) -> Job:
-        """Start a job: a `Job` as it is, or `job_class(cfg, owner, threads=...)` (a TrainingJob by default).
+        """Queue a job, which starts at once when a slot is free: a `Job` as it is, or `job_class(cfg, owner,
+        threads=...)` (a TrainingJob by default). Its status is "queued" until its turn (`place_in_line`).
 
-        Raises LabError("train.busy") when every slot is taken."""
+        Raises LabError("engine.queue_full") when this session already has `waiting_per_owner` jobs waiting."""
         with self._lock:
             self._forget_old()
-            running = self.running()
-            if len(running) >= self.max_running:
-                raise LabError("train.busy", running=len(running))
             if isinstance(job_or_cfg, Job):
                 job = job_or_cfg
                 job.owner = job.owner if owner is None else owner
-                job.threads = getattr(getattr(job.config, "train", None), "num_threads", 0) or spare_threads(len(running))
             else:
                 if job_class is None:
                     from labcore.train.job import TrainingJob
 
                     job_class = TrainingJob
-                job = job_class(job_or_cfg, owner, threads=spare_threads(len(running)))
+                job = job_class(job_or_cfg, owner)
+            waiting = [j for j in self._queue if j.owner == job.owner and j.short == job.short and j.status == "queued"]
+            if job.owner is not None and len(waiting) >= self.waiting_per_owner * (2 if job.short else 1):
+                raise LabError("engine.queue_full", waiting=len(waiting))
+            with job._lock:
+                if job._status == "pending":
+                    job._status = "queued"
+            job._queued_at, job._on_end = time.monotonic(), partial(self._job_ended, job)
             self._jobs[job.id] = job
-        return job.start()
+            self._queue.append(job)
+            self._dispatch()
+            if self._queue and (self._dispatcher is None or not self._dispatcher.is_alive()):
+                self._dispatcher = threading.Thread(target=self._dispatch_loop, name="engine-queue", daemon=True)
+                self._dispatcher.start()
+        return job
 
     def running(self) -> list[Job]:
         """The jobs that hold a slot now."""
         now = time.monotonic()
         with self._lock:
             return [j for j in self._jobs.values() if j.holds_slot(now, self.pause_grace_s)]
+
+    def queued(self) -> list[Job]:
+        """The jobs waiting for a slot, in the order the queue will serve them if nothing else changes."""
+        with self._lock:
+            return self._order(self._queue)
+
+    # -- the queue ------------------------------------------------------------------------------------
+    # Fair across sessions, round-robin: the next job belongs to the session served longest ago (never served
+    # first), the oldest of its jobs; so one session's second run waits behind everybody's first. Short jobs
+    # (explanations, LR finders: seconds) have a lane of their own, `short_lane` slots beyond the capacity,
+    # so a student asking for a Grad-CAM never waits behind thirty training runs. Preempting a long run
+    # between epochs would also serve short jobs, but it stalls a student's live curves and every job kind
+    # would need to save and restore its state; the lane needs neither.
+    def _order(self, queue: list[Job]) -> list[Job]:
+        served = dict(self._served)
+        turn = self._turn
+        order, left = [], [j for j in queue if j.status == "queued"]
+        while left:
+            nxt = min(left, key=lambda j: (served.get(j.owner, -1), j._queued_at or 0.0))
+            order.append(nxt)
+            left.remove(nxt)
+            turn += 1
+            served[nxt.owner] = turn
+        return order
+
+    def _fits(self, job: Job, running: list[Job]) -> bool:
+        if job.short:
+            return len(running) < self.max_running + self.short_lane
+        return sum(not j.short for j in running) < self.max_running and len(running) < self.max_running + self.short_lane
+
+    def _dispatch(self) -> None:
+        """Start every queued job that fits, fairest first."""
+        with self._lock:
+            self._queue = [j for j in self._queue if j.status == "queued"]
+            while True:
+                running = self.running()
+                nxt = next((j for j in self._order(self._queue) if self._fits(j, running)), None)
+                if nxt is None:
+                    return
+                self._queue.remove(nxt)
+                self._turn += 1
+                self._served[nxt.owner] = self._turn
+                train = getattr(nxt.config, "train", None)
+                nxt.threads = getattr(train, "num_threads", 0) or spare_threads(len(running))
+                with nxt._lock:
+                    nxt._status = "pending"
+                nxt.start()
+
+    def _dispatch_loop(self) -> None:
+        # Woken when a job ends; a timed look too, for a paused job whose grace ran out (it frees its slot).
+        while not self._closed.is_set():
+            self._wake.wait(0.5)
+            self._wake.clear()
+            with self._lock:
+                self._dispatch()
+                if not self._queue:
+                    self._dispatcher = None
+                    return
+
+    def place_in_line(self, job: Job) -> tuple[int, float] | None:
+        """(1-based place, estimated seconds until it starts) for a queued job; None once it is not waiting.
+
+        The estimate plays the queue forward: each running job ends after its own time left (or the typical
+        time of its kind), each waiting job then runs for the typical time of its kind (recent runs' median)."""
+        with self._lock:
+            if job.status != "queued":
+                return None
+            running = self.running()
+            order = self._order(self._queue)
+            if job not in order:
+                return None
+            place = [j for j in order if j.short == job.short].index(job) + 1  # in its own lane
+            lane = [j for j in running if j.short == job.short] if job.short else [j for j in running if not j.short]
+            slots = self.short_lane if job.short else self.max_running
+            ends = sorted(self._left(j) for j in lane)[:slots]
+            ends += [0.0] * (slots - len(ends))
+            for other in (j for j in order if j.short == job.short):
+                start = min(ends)
+                if other is job:
+                    return place, start
+                ends[ends.index(start)] = start + self._typical(other.kind)
+            return place, 0.0
+
+    def _left(self, job: Job) -> float:
+        eta = job.progress().eta_s
+        return eta if math.isfinite(eta) else max(0.0, self._typical(job.kind) - job.seconds)
+
+    def _typical(self, kind: str) -> float:
+        seen = sorted(self._durations.get(kind, ()))
+        return seen[len(seen) // 2] if seen else (5.0 if kind == "task" else 30.0)
+
+    def _job_ended(self, job: Job) -> None:
+        """Called by a job as it ends (its thread, or whoever stopped it while queued): a slot may be free."""
+        if job.status == "finished" and job.seconds > 0:
+            times = self._durations.setdefault(job.kind, [])
+            times.append(job.seconds)
+            del times[:-20]
+        self._wake.set()
 
     def get(self, job_id: str | None) -> Job | None:
         with self._lock:
@@ -328,7 +487,8 @@ class Engine:
         """The job computing `fn(*args, **kwargs)` for `key`: the existing one (running, done, or failed:
         a failure stays on screen and is not retried by itself) unless `retry`; else a new one.
 
-        The same key asked from two tabs is computed once. Raises LabError("train.busy") when full."""
+        The same key asked from two tabs is computed once. Raises LabError("engine.queue_full") when the
+        session already has that many computations waiting."""
         from labcore.tasks import Task
 
         with self._lock:
@@ -416,3 +576,6 @@ class Engine:
         done_tasks = [k for k, j in self._tasks.items() if j.done]
         for k in done_tasks[: max(0, len(done_tasks) - self.keep_tasks)]:
             self._jobs.pop(self._tasks.pop(k).id, None)
+        owners = {j.owner for j in self._jobs.values()}
+        for o in [o for o in self._served if o not in owners]:  # sessions gone for good
+            del self._served[o]

@@ -21,6 +21,7 @@ class Task(Job):
     two reports); otherwise progress jumps from 0 to 1 when it ends. The value is `result`."""
 
     kind = "task"
+    short = True  # seconds, not minutes: the queue's short lane
     failure_key = "app.task_failed"
 
     def __init__(self, fn: Callable[..., Any], *args: Any, owner: str | None = None, threads: int = 1,

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app import links
 from app.state import current_job, lang, start_job, tr
-from app.widgets import BATCH_SIZES, pause_stop_buttons, polling_fragment
+from app.widgets import BATCH_SIZES, pause_stop_buttons, polling_fragment, waiting_notice
 from labcore.autoencoders import AUTOENCODERS, AEConfig, AutoencoderJob
 from labcore.autoencoders.latent import LatentView, interpolate, reconstruct, sample_grid
 from labcore.autoencoders.models import is_variational
@@ -149,9 +149,10 @@ def _live(job: AutoencoderJob | None) -> None:
     p = job.progress()
     frac = p["step"] / p["total_steps"] if p["total_steps"] else 0.0
     eta = "–" if not math.isfinite(p["eta_s"]) else f"{p['eta_s']:.0f} s"
-    st.progress(min(1.0, frac), text=tr("train.progress", status=tr(f"status.{job.status}"), epoch=p["epoch"],
-                                        epochs=p["epochs"], step=p["step"], total=p["total_steps"],
-                                        speed=p["samples_per_s"], eta=eta))
+    if not waiting_notice(job):
+        st.progress(min(1.0, frac), text=tr("train.progress", status=tr(f"status.{job.status}"), epoch=p["epoch"],
+                                            epochs=p["epochs"], step=p["step"], total=p["total_steps"],
+                                            speed=p["samples_per_s"], eta=eta))
     view, cfg = job.latest(), job.config
     names = dataset_info(cfg.data.name, cfg.data).class_names
     left, right = st.columns([3, 2])

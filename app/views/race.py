@@ -13,7 +13,7 @@ import streamlit as st
 
 from app import links
 from app.state import current_job, data_preview, lang, start_job, tr
-from app.widgets import BATCH_SIZES, LEARNING_RATES, pause_stop_buttons, polling_fragment
+from app.widgets import BATCH_SIZES, LEARNING_RATES, pause_stop_buttons, polling_fragment, waiting_notice
 from labcore.config import DataConfig, OptimConfig, RunConfig
 from labcore.data import DATASETS, dataset_info
 from labcore.links import RACE_LEARNING_RATES, RACE_WEIGHT_DECAYS, race_config, race_values
@@ -262,6 +262,9 @@ def live_panel() -> None:
     log_loss = ss.get("race.log", True)
     if j is None:
         st.plotly_chart(race_figure([], contender_labels(cfg, lang()), lang=lang()), key="race_curves")
+        return
+    if waiting_notice(j):
+        st.plotly_chart(race_figure([], contender_labels(j.config, lang()), lang=lang()), key="race_curves")
         return
     p = j.progress()
     eta = "–" if not math.isfinite(p["eta_s"]) else f"{p['eta_s']:.0f} s"

@@ -11,7 +11,7 @@ import torch
 from app import links, present, results
 from app.state import current_job, data_preview, lang, read_log, start_job, tr
 from app.tasks import background, download_panel
-from app.widgets import LEARNING_RATES, key, pause_stop_buttons, polling_fragment, restore, run_controls
+from app.widgets import LEARNING_RATES, key, pause_stop_buttons, polling_fragment, restore, run_controls, waiting_notice
 from labcore.i18n import LabError
 from labcore.links import train_config, train_values
 from labcore.models import build_model, count_parameters, summarize
@@ -80,6 +80,8 @@ if job is not None:  # name what is (or was) training: the sidebar can be change
 
 # -- live panel: redrawn every half second while a job runs ---------------------------------------------
 def _status_line(j: TrainingJob) -> None:
+    if waiting_notice(j):
+        return
     p = j.progress()
     frac = p["step"] / p["total_steps"] if p["total_steps"] else 0.0
     eta = "–" if not math.isfinite(p["eta_s"]) else f"{p['eta_s']:.0f} s"

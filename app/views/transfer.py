@@ -16,7 +16,7 @@ import torch
 
 from app import links
 from app.state import current_job, lang, lease, start_job, tr
-from app.widgets import pause_stop_buttons, polling_fragment
+from app.widgets import pause_stop_buttons, polling_fragment, waiting_notice
 from labcore.config import TrainConfig
 from labcore.data.images import IMAGE_SUFFIXES, UPLOAD_MB, uploader_types
 from labcore.i18n import LabError
@@ -388,6 +388,9 @@ if "tl.error" in ss:
 def live_panel() -> None:
     j = current_job(JOB_KEY)
     if j is None:
+        st.plotly_chart(transfer_curves_figure({}, lang=lang()), key="tl.curves")
+        return
+    if waiting_notice(j):
         st.plotly_chart(transfer_curves_figure({}, lang=lang()), key="tl.curves")
         return
     p = j.progress()

@@ -36,3 +36,30 @@ def test_the_train_page_names_the_running_setup_when_the_sidebar_changes(fresh_r
     assert any("100 epochs" in c.value for c in at.caption if c.value.startswith("Training now"))
     at.button(key="btn_stop").click().run()
     poll(at, lambda a: any(c.value.startswith("Last run: MLP on Moons") for c in a.caption), timeout=30)
+
+
+def test_a_full_server_queues_the_train_press_and_starts_it_by_itself(fresh_registry, monkeypatch):
+    """Every slot is taken by other students: the press waits in line (place and wait on the page, Pause
+    off, Stop takes it out), and a second press starts by itself once a slot frees, without a click."""
+    from app.state import registry
+    from tests.unit.test_engine import Waiter
+
+    blockers = [registry().submit(Waiter(), owner=f"student-{i}") for i in range(registry().max_running)]
+    at = open_page("views/train.py", **{"data.name": "moons", "model.name": "mlp", "train.epochs": "2"})
+    at.button(key="btn_train").click().run()
+    assert any("number 1 in line" in i.value for i in at.info), [i.value for i in at.info]
+    assert at.button(key="btn_pause").disabled and not at.button(key="btn_stop").disabled
+    job = registry().get(at.session_state["job_id"])
+    assert job.status == "queued"
+    at.button(key="btn_stop").click().run()
+    assert job.status == "stopped" and registry().queued() == []
+    assert not any("in line" in i.value for i in at.info)
+
+    at.button(key="btn_train").click().run()  # again; this time a slot frees while it waits
+    job = registry().get(at.session_state["job_id"])
+    assert job.status == "queued"
+    blockers[0].stop()
+    poll(at, lambda a: job.status == "finished" and any(c.value.startswith("Last run: MLP on Moons") for c in a.caption),
+         timeout=60)
+    for b in blockers:
+        b.stop()

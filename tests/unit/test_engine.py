@@ -16,6 +16,7 @@ from labcore.config import RunConfig
 from labcore.data import load_dataset
 from labcore.engine import Engine, Job
 from labcore.explain.features import float_test_images
+from labcore.i18n import LabError
 from labcore.models import build_model
 from labcore.seeding import seeded
 from labcore.train.job import TrainingJob
@@ -92,12 +93,10 @@ def test_a_long_pause_gives_the_slot_back(engine):
     paused = eng.submit(Waiter(), owner="a")
     paused.wait_first_step(2)
     paused.pause()
-    with pytest.raises(Exception) as busy:
-        eng.submit(Waiter(), owner="b")
-    assert getattr(busy.value, "key", "") == "train.busy"
-    time.sleep(0.4)
-    other = eng.submit(Waiter(), owner="b")  # the forgotten pause no longer locks the class out
-    assert other.status in ("pending", "running")
+    other = eng.submit(Waiter(), owner="b")
+    assert other.status == "queued"
+    assert other.wait_first_step(5)  # the forgotten pause no longer locks the class out: it started by itself
+    assert other.status == "running" and paused.status == "paused"
     for j in (paused, other):
         j.stop()
         assert j.join(5)
@@ -126,6 +125,72 @@ def test_every_job_kind_reports_progress_in_one_schema(engine):
     assert isinstance(p, Progress) and p.fraction == 1.0 and p.eta_s == 0.0 and p["elapsed_s"] > 0
     assert TrainingJob(RunConfig()).progress().epochs == RunConfig().train.epochs
     assert Waiter().set_lr(0.1) is False and TrainingJob(RunConfig()).set_lr(0.1) is True
+
+
+# -- the queue: every press of Train is served, fairly ---------------------------------------------------
+def test_jobs_past_the_capacity_wait_and_start_by_themselves_in_fair_order(engine):
+    eng = engine(max_running=1, short_lane=0, waiting_per_owner=3)
+    first = eng.submit(Waiter(units=30), owner="greedy")
+    greedy = [eng.submit(Waiter(units=5), owner="greedy") for _ in range(3)]
+    others = [eng.submit(Waiter(units=5), owner=o) for o in ("b", "c")]
+    assert first.status in ("pending", "running") and all(j.status == "queued" for j in greedy + others)
+    # Round-robin: greedy already runs one, so b and c (who run none) come before all of greedy's waiting runs.
+    assert eng.queued() == [others[0], others[1], greedy[0], greedy[1], greedy[2]]
+    places = [eng.place_in_line(j) for j in eng.queued()]
+    assert [p for p, _ in places] == [1, 2, 3, 4, 5]
+    assert all(a < b for (_, a), (_, b) in zip(places, places[1:], strict=False))  # later in line, longer wait
+    with pytest.raises(LabError) as full:  # one session cannot fill the queue
+        eng.submit(Waiter(), owner="greedy")
+    assert full.value.key == "engine.queue_full"
+    started: list[Job] = []
+    for j in [first, *eng.queued()]:
+        assert j.join(10) and j.status == "finished"
+        started.append(j)
+    assert started[1:] == [others[0], others[1], greedy[0], greedy[1], greedy[2]]
+    assert all(a._started <= b._started for a, b in zip(started, started[1:], strict=False))
+    assert eng.place_in_line(first) is None and eng.queued() == []
+
+
+def test_stop_takes_a_waiting_job_out_of_the_line_and_a_closed_tab_leaves_it(engine):
+    eng = engine(max_running=1, short_lane=0, orphan_grace_s=0.2)
+    busy = eng.submit(Waiter(), owner="a")
+    mine, gone = eng.submit(Waiter(units=3), owner="b"), eng.submit(Waiter(units=3), owner="c")
+    mine.stop()
+    assert mine.status == "stopped" and mine.join(0.1) and mine._started is None  # never ran
+    eng.detach("c")  # the tab closed while its job waited
+    deadline = time.time() + 5
+    while gone.status == "queued" and time.time() < deadline:
+        time.sleep(0.05)
+    assert gone.status == "stopped" and gone._started is None
+    assert eng.queued() == [] and busy.status == "running"
+
+
+def test_a_short_computation_does_not_wait_behind_long_runs(engine):
+    eng = engine(max_running=1, short_lane=1)
+    long_runs = [eng.submit(Waiter(), owner=o) for o in ("a", "b")]
+    assert long_runs[1].status == "queued"
+    quick = eng.task("gradcam", lambda: 42, owner="c")
+    assert quick.join(5) and quick.result == 42  # ran in the short lane while both long runs held or waited
+    assert long_runs[1].status == "queued"  # the lane is not a back door for long runs
+    for j in long_runs:
+        j.stop()
+        assert j.join(5)
+
+
+def test_capacity_follows_the_setting_then_the_hardware(monkeypatch):
+    from labcore.engine import capacity
+
+    monkeypatch.setenv("LAB_MAX_JOBS", "7")
+    assert capacity() == 7
+    for bad in ("0", "-3", "many", "1e9x"):
+        monkeypatch.setenv("LAB_MAX_JOBS", bad)
+        assert capacity(cores=2, gpus=0, free_gb=20) == 2
+    monkeypatch.delenv("LAB_MAX_JOBS")
+    assert capacity(cores=2, gpus=0, free_gb=20) == 2
+    assert capacity(cores=16, gpus=0, free_gb=64) == 8
+    assert capacity(cores=16, gpus=4, free_gb=64) == 16
+    assert capacity(cores=16, gpus=0, free_gb=3.2) == 2  # memory is the limit
+    assert capacity(cores=16, gpus=0, free_gb=0.5) == 1
 
 
 # -- seeded runs are the same whatever else the server does ------------------------------------------------

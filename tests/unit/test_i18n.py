@@ -57,7 +57,7 @@ def _used_keys() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
 def test_the_key_scan_finds_the_known_uses():
     literal, _ = _used_keys()
-    assert {"data.offline", "train.diverged", "train.busy"} <= set(literal)
+    assert {"data.offline", "train.diverged", "engine.queue_full"} <= set(literal)
 
 
 def test_every_job_kind_has_words_for_an_unexpected_failure():
@@ -161,9 +161,9 @@ def test_partial_translation_falls_back_key_by_key(tmp_path, monkeypatch):
 
 
 def test_lab_error_carries_key_and_params():
-    err = LabError("train.busy", running=2)
-    assert err.key == "train.busy" and err.params == {"running": 2}
-    assert str(err) == err.message() == t("train.busy", running=2)
+    err = LabError("engine.queue_full", waiting=2)
+    assert err.key == "engine.queue_full" and err.params == {"waiting": 2}
+    assert str(err) == err.message() == t("engine.queue_full", waiting=2)
     assert "2" in err.message("xx")
 
 

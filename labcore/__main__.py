@@ -103,7 +103,10 @@ def train(a: argparse.Namespace) -> int:
 
 
 def bench(a: argparse.Namespace) -> int:
-    result = BENCHMARKS[a.name](**({"repeats": a.repeats} if a.repeats else {}))
+    options = {"repeats": a.repeats} if a.repeats else {}
+    if a.name == "load":
+        options = {"sessions": a.sessions}
+    result = BENCHMARKS[a.name](**options)
     print(json.dumps(result) if a.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
@@ -147,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="benchmarks, as ratios against a baseline from the same run")
     b.add_argument("name", choices=sorted(BENCHMARKS))
     b.add_argument("--repeats", type=int, default=None, help="default: each benchmark's own")
+    b.add_argument("--sessions", type=int, default=30, help="load: how many sessions press Train at once")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=bench)
 

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from labcore.config import RunConfig
 from labcore.data import load_dataset
+from labcore.i18n import LabError
 from labcore.models import build_model
 from labcore.train.optimizers import build_optimizer
 from labcore.train.trainer import Trainer
@@ -132,3 +133,24 @@ def playground(repeats: int = 5) -> dict:
 
 
 BENCHMARKS["playground"] = playground
+
+
+def load(sessions: int = 30, repeats: int | None = None) -> dict:
+    """A class pressing Train at once: `sessions` Streamlit sessions through the engine's queue (bench/load.py,
+    run in a subprocess because labcore never imports streamlit). Needs the repository checkout."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "bench" / "load.py").is_file():
+        raise LabError("bench.needs_checkout", path=str(root))
+    out = subprocess.run([sys.executable, "-m", "bench.load", "--sessions", str(sessions)], cwd=root,
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise LabError("bench.failed", error=(out.stderr.strip().splitlines() or ["?"])[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+BENCHMARKS["load"] = load

@@ -183,3 +183,17 @@ def test_command_line_and_api_start_from_the_optimizers_own_defaults(name):
     assert (flags.beta2, flags.eps, flags.momentum, flags.alpha, flags.lr, flags.weight_decay) == \
         (0.95, 1e-6, 0.5, 0.9, 0.3, 0.001)
     assert RunConfig().with_(optim={"name": name, "lr": 0.3}).optim == optimizer_config(name, lr=0.3)
+
+
+def test_bench_load_serves_every_session_through_the_queue():
+    """A small class (5 sessions, 2 slots on this machine): every press is served, none refused (before the
+    queue, three of the five got "already training 2 models")."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "labcore", "bench", "load", "--sessions", "5", "--json"],
+                         capture_output=True, text=True, timeout=300, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["finished"] == 5 and r["errors"] == [], r
+    assert r["total_s"] > 0 and r["ratio"] > 0 and r["peak_memory_mb"] > 0

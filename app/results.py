@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from app.state import lang, tr
-from labcore.train.job import TrainingJob
+from labcore.metrics import classification_report
+from labcore.train.job import Outcome, TrainingJob
 from labcore.viz import (
     confusion_matrix_figure,
     decision_boundary_figure,
@@ -48,8 +49,7 @@ def show(job: TrainingJob) -> None:
     c[2].metric(tr("results.val_accuracy"), f"{epochs[-1]['val_acc']:.1%}" if epochs else "–")
     c[3].metric(tr("results.best_epoch"), f"{out.best_epoch} / {len(epochs)}")
     c[4].metric(tr("results.time"), f"{p['elapsed_s']:.1f} s")
-    if out.stopped_early:
-        st.caption(tr("results.stopped_early", epoch=out.best_epoch))
+    st.caption(weights_note(out, len(epochs)))
 
     data = job.trainer.data
     tabs = st.tabs([tr("results.tab_confusion"), tr("results.tab_per_class"), tr("results.tab_roc"),
@@ -66,10 +66,37 @@ def show(job: TrainingJob) -> None:
         left.dataframe(table.style.format(precision=3), width="stretch")
         right.plotly_chart(per_class_figure(out.report, lang=lang()), key="per_class")
     with tabs[2]:
-        st.plotly_chart(roc_figure(out.report, lang=lang()), key="roc")
-        st.caption(tr("results.roc_help"))
+        report = out.report
+        if data.num_classes == 2:
+            report = _positive_class_report(out, data)
+        st.plotly_chart(roc_figure(report, lang=lang()), key="roc")
+        st.caption(tr("results.roc_help_binary" if data.num_classes == 2 else "results.roc_help"))
     with tabs[3]:
         _gallery(job)
+
+
+def weights_note(out: Outcome, epochs_done: int) -> str:
+    """Which weights the test scores belong to: the best epoch's (restored) or those training ended with."""
+    if out.stopped_early:
+        return tr("results.stopped_early", epoch=out.best_epoch)
+    if out.restored_best:
+        return tr("results.weights_best", epoch=out.best_epoch)
+    if out.best_epoch == epochs_done:
+        return tr("results.weights_last_is_best", epoch=epochs_done)
+    return tr("results.weights_last", last=epochs_done, best=out.best_epoch)
+
+
+def _positive_class_report(out: Outcome, data):
+    """Two classes draw one ROC curve: the user picks its positive class (the dataset's class of interest first)."""
+    default = data.info.positive if data.info.positive is not None else 1
+    names = data.class_names
+    positive = st.segmented_control(tr("results.roc_positive"), [0, 1], default=default,
+                                    format_func=lambda c: names[c], key=f"roc_positive_{data.name}",
+                                    help=tr("results.roc_positive_help"))
+    positive = default if positive is None else int(positive)
+    if list(out.report.roc) == [names[positive]]:  # the job has scored this one already
+        return out.report
+    return classification_report(out.y_true, out.y_prob, names, positive=positive)
 
 
 def _gallery(job: TrainingJob) -> None:

@@ -210,10 +210,12 @@ def train_controls() -> TrainConfig:
     with st.sidebar.expander(tr("ui.advanced")):
         seed = st.number_input(tr("ui.seed"), 0, 10_000, key=k("seed"))
         patience = st.slider(tr("ui.patience"), 0, 20, key=k("patience"), help=tr("ui.patience_help"))
+        restore_best = st.toggle(tr("ui.restore_best"), key=k("restore_best"), help=tr("ui.restore_best_help"))
         cuda = torch.cuda.is_available()
         amp = st.toggle(tr("ui.amp"), key=k("amp"), disabled=not cuda,
                         help=tr("ui.amp_help") if cuda else tr("ui.amp_no_gpu"))
-    return TrainConfig(epochs=epochs, batch_size=batch, seed=int(seed), patience=patience, amp=amp and cuda)
+    return TrainConfig(epochs=epochs, batch_size=batch, seed=int(seed), patience=patience, amp=amp and cuda,
+                       restore_best=bool(restore_best))
 
 
 def run_controls() -> RunConfig:

@@ -135,6 +135,16 @@ def playground(repeats: int = 5) -> dict:
 BENCHMARKS["playground"] = playground
 
 
+def conv(repeats: int = 20) -> dict:
+    """The Convolution page's redraw (window, arithmetic, grid, pooling, parameter count) against one F.conv2d."""
+    from labcore.basics.convolution import bench  # plotly loads only when this one runs
+
+    return bench(repeats=repeats)
+
+
+BENCHMARKS["conv"] = conv
+
+
 def load(sessions: int = 30, repeats: int | None = None) -> dict:
     """A class pressing Train at once: `sessions` Streamlit sessions through the engine's queue (bench/load.py,
     run in a subprocess because labcore never imports streamlit). Needs the repository checkout."""

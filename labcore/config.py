@@ -71,6 +71,7 @@ class TrainConfig:
     batch_size: int = 64
     seed: int = 0
     patience: int = 0  # early stopping on val loss; 0: off
+    restore_best: bool = False  # at the end, go back to the epoch with the lowest val loss (early stopping always does)
     amp: bool = False  # mixed precision (CUDA only)
     device: str = "auto"
     num_threads: int = 0  # torch intra-op threads in the training thread; 0: all cores

@@ -87,6 +87,7 @@ def train(v: Mapping[str, Any], cuda: bool = False) -> Iterator[Param]:
     yield _range("train.epochs", t.epochs, "epochs")
     yield _range("train.seed", t.seed, "seed")
     yield _range("train.patience", t.patience, "patience")
+    yield Param("train.restore_best", t.restore_best)
     if cuda:  # the mixed-precision switch is disabled without a GPU
         yield Param("train.amp", t.amp)
     yield Param("optim.name", base.optim.name, choices=tuple(OPTIMIZERS.names()))
@@ -393,9 +394,74 @@ def autoencoders(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("holdout", (), choices=tuple(range(n)), many=True, most=n - 1)
 
 
+# -- Neurons and losses (lessons 2 and 3, labcore.basics; one name per widget, grouped by panel) --------------------
+NEURON_PANELS = ("perceptron", "activations", "depth", "losses", "backprop")
+NEURON_RANGES: dict[str, tuple[float, float, float]] = {
+    "weight": (-3.0, 3.0, 0.1), "x": (-6.0, 6.0, 0.1), "layers": (1, 6, 1), "yhat": (0.01, 0.99, 0.01),
+    "logit": (-5.0, 5.0, 0.1), "input": (-2.0, 2.0, 0.1), "seed": (0, 99, 1), "step": (0, 15, 1),
+}
+
+
+def neurons(v: Mapping[str, Any]) -> Iterator[Param]:
+    from labcore.basics.backprop import HIDDEN
+    from labcore.basics.neurons import ACTIVATIONS
+
+    def r(name: str, default: Any, key: str) -> Param:
+        return _range(name, default, key, NEURON_RANGES)
+
+    yield Param("panel", NEURON_PANELS[0], choices=NEURON_PANELS)
+    yield r("perceptron.w1", 1.0, "weight")
+    yield r("perceptron.w2", 2.0, "weight")
+    yield r("perceptron.b", -1.0, "weight")
+    yield Param("perceptron.phi", "sigmoid", choices=("sigmoid", "step"))
+    yield Param("act.name", "sigmoid", choices=ACTIVATIONS)
+    yield r("act.x", 0.0, "x")
+    yield r("depth.layers", 3, "layers")
+    yield Param("depth.relu", False)
+    yield r("loss.yhat", 0.8, "yhat")
+    yield Param("loss.y", 1, choices=(0, 1))
+    for k, z in enumerate((2.0, 1.0, -1.0), 1):
+        yield r(f"ce.z{k}", z, "logit")
+    yield Param("ce.true", 0, choices=(0, 1, 2))
+    yield r("bp.x1", 1.0, "input")
+    yield r("bp.x2", -0.5, "input")
+    yield Param("bp.y", 1, choices=(0, 1))
+    yield Param("bp.hidden", HIDDEN[0], choices=HIDDEN)
+    yield r("bp.seed", 0, "seed")
+    yield r("bp.step", 0, "step")
+
+
+def neurons_names() -> list[str]:
+    return [p.name for p in neurons({})]
+
+
+# -- Convolution (lessons 7 and 8, labcore.basics.convolution; one name per widget, grouped by tab) -------------
+def convolution(v: Mapping[str, Any]) -> Iterator[Param]:
+    from labcore.basics import convolution as cv
+
+    yield Param("source", cv.SOURCES[0], choices=cv.SOURCES)
+    if v["source"] in cv.N_IMAGES:
+        yield Param("index", 0, lo=0, hi=cv.N_IMAGES[v["source"]] - 1, step=1)
+    yield Param("kernel", cv.DEFAULT_KERNEL, choices=cv.KERNEL_NAMES)
+    if v["kernel"] == cv.CUSTOM:
+        yield Param("custom", cv.DEFAULT_CUSTOM)
+    yield Param("padding", False)
+    n = cv.positions(v["source"], cv.kernel_size(v["kernel"], v.get("custom", cv.DEFAULT_CUSTOM)), v["padding"])
+    if n > 1:  # the window's stop: the page draws its slider when the window stops in more than one place
+        yield Param("pos", n // 2, lo=0, hi=n - 1, step=1)
+    for name, (lo, hi, default) in cv.GRID.items():
+        yield Param(f"grid.{name}", default, lo=lo, hi=hi, step=1)
+    yield Param("pool", cv.POOL_SIZES[0], choices=cv.POOL_SIZES)
+    yield Param("pool.relu", False)
+    for name, (lo, hi, default) in cv.CALC.items():
+        yield Param(f"calc.{name}", default, lo=lo, hi=hi, step=1)
+    yield Param("calc.bias", False)
+
+
 # -- every page ----------------------------------------------------------------------------------------------
 SCHEMAS = {"train": train, "playground": playground, "race": race, "explain": explain, "transfer": transfer,
-           "try-it": try_it, "sequences": sequences, "attention": attention, "autoencoders": autoencoders}
+           "try-it": try_it, "sequences": sequences, "attention": attention, "autoencoders": autoencoders,
+           "neurons": neurons, "convolution": convolution}
 
 
 def read(page: str, query: Mapping[str, Any], **context: Any) -> tuple[dict[str, Any], list[str]]:

@@ -39,7 +39,7 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def _one_vs_rest(
-    y_true: np.ndarray, y_prob: np.ndarray, class_names: list[str]
+    y_true: np.ndarray, y_prob: np.ndarray, class_names: list[str], positive: int | None = None
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, float]]:
     k = len(class_names)
     roc: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -47,8 +47,8 @@ def _one_vs_rest(
     # A diverged model emits NaN/inf probabilities; sklearn rejects those, and no curve is honest then.
     if y_true.size == 0 or not np.all(np.isfinite(y_prob)):
         return roc, auc
-    # For two classes one curve says it all: the positive class against the negative one.
-    targets = [1] if k == 2 else range(k)
+    # For two classes one curve says it all: the positive class (class 1 unless told) against the other.
+    targets = [1 if positive is None else int(positive)] if k == 2 else range(k)
     for c in targets:
         positive = y_true == c
         # ROC needs positives and negatives: skip a class absent from (or alone in) y_true.
@@ -64,9 +64,14 @@ def _one_vs_rest(
 
 
 def classification_report(
-    y_true: np.ndarray, y_prob: np.ndarray, class_names: list[str]
+    y_true: np.ndarray, y_prob: np.ndarray, class_names: list[str], *, positive: int | None = None
 ) -> ClassificationReport:
-    """Score predicted probabilities `y_prob` (N, K) against integer labels `y_true` (N,)."""
+    """Score predicted probabilities `y_prob` (N, K) against integer labels `y_true` (N,).
+
+    `positive` picks the class whose ROC curve a two-class report draws (default: class 1); with more
+    classes every class gets its one-vs-rest curve and `positive` is ignored."""
+    if positive is not None and not 0 <= int(positive) < len(class_names):
+        raise ValueError(f"positive class {positive} out of range for {len(class_names)} classes")
     class_names = [str(name) for name in class_names]
     k = len(class_names)
     y_true = np.asarray(y_true).astype(int).ravel()
@@ -90,7 +95,7 @@ def classification_report(
         {"precision": precision, "recall": recall, "f1": f1, "support": support.astype(int)},
         index=pd.Index(class_names, name="class"),
     )
-    roc, auc = _one_vs_rest(y_true, y_prob, class_names)
+    roc, auc = _one_vs_rest(y_true, y_prob, class_names, positive)
     return ClassificationReport(
         accuracy=accuracy(y_true, y_pred),
         confusion=confusion.astype(int),

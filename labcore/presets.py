@@ -27,7 +27,8 @@ from labcore.playground.config import default_config as playground_default
 from labcore.train import race_setup
 from labcore.train.race import Contender, RaceConfig, optimizer_defaults
 
-PAGES = ("train", "playground", "race", "explain", "transfer", "try-it", "sequences", "attention", "autoencoders")
+PAGES = ("train", "playground", "race", "explain", "transfer", "try-it", "sequences", "attention", "autoencoders",
+         "neurons", "convolution")
 SHOWN, PARTLY, NOT_YET = "shown", "partly", "not_yet"
 # Parts of the course, in order; each lesson id is "1".."23" or a seed lesson ("transfer", "tricks").
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -38,7 +39,7 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("practice", ("19", "transfer", "20", "21", "22", "23")),
 )
 STATUS = {
-    "1": PARTLY, "2": PARTLY, "3": PARTLY, "4": SHOWN, "5": PARTLY, "6": PARTLY, "7": PARTLY, "8": PARTLY,
+    "1": PARTLY, "2": PARTLY, "3": SHOWN, "4": SHOWN, "5": PARTLY, "6": PARTLY, "7": PARTLY, "8": PARTLY,
     "9": SHOWN, "10": SHOWN, "11": PARTLY, "12": PARTLY, "tricks": PARTLY, "13": PARTLY, "14": SHOWN,
     "15": SHOWN, "16": NOT_YET, "17": NOT_YET, "18": PARTLY, "19": SHOWN, "transfer": SHOWN, "20": PARTLY,
     "21": NOT_YET, "22": PARTLY, "23": NOT_YET,
@@ -210,6 +211,14 @@ def _other() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
         ("ae-vae", "10", "autoencoders", {"model": "vae"}, ()),
         ("ae-denoise", "10", "autoencoders", {"noise": "0.3"}, ()),
         ("ae-anomaly", "10", "autoencoders", {"holdout": "0"}, ()),
+        ("edge-detector", "7", "convolution", {"source": "shapes", "kernel": "sobel_x"}, ()),
+        ("dense-vs-conv", "7", "convolution", {}, ()),
+        ("stride-padding", "8", "convolution", {"grid.size": "8", "grid.p": "1", "grid.s": "2", "pool.relu": "1"}, ()),
+        ("perceptron", "2", "neurons", {}, ()),
+        ("sigmoid-vanishes", "2", "neurons", {"panel": "activations", "act.x": "5"}, ("12",)),
+        ("depth-collapses", "2", "neurons", {"panel": "depth"}, ()),
+        ("bce-explodes", "3", "neurons", {"panel": "losses", "loss.yhat": "0.01"}, ()),
+        ("backprop-steps", "3", "neurons", {"panel": "backprop"}, ()),
     ]
 
 

@@ -99,8 +99,10 @@ class Param:
 
     `choices`: a selectbox, radio or select_slider (numbers snap to the nearest choice, text must match);
     `lo`/`hi`/`step`: a slider or number input (clamped, rounded to the step); `many`: a multiselect (a
-    comma-separated subset of `choices`, at most `most` items); a bool default: a toggle. `always`: written
-    into the link even when it equals the default. A default of None means "absent unless the link names it".
+    comma-separated subset of `choices`, at most `most` items); a bool default: a toggle; a text default without
+    `choices`: a text input (any printable ASCII up to MAX_TEXT characters, stripped; the page checks the rest).
+    `always`: written into the link even when it equals the default. A default of None means "absent unless the
+    link names it".
     """
 
     name: str
@@ -177,6 +179,8 @@ def parse(p: Param, raw: Any) -> Any:
             return INVALID
         picked = list(dict.fromkeys(picked))
         return INVALID if p.most is not None and len(picked) > p.most else tuple(picked)
+    if isinstance(p.default, str) and not p.choices:  # free text (a typed kernel): any short printable ASCII
+        return text
     if isinstance(p.default, bool):
         low = text.lower()
         return True if low in _TRUE else False if low in _FALSE else INVALID
@@ -228,6 +232,8 @@ def valid(p: Param, value: Any) -> bool:
             and (p.most is None or len(value) <= p.most)
     if isinstance(p.default, bool):
         return isinstance(value, bool)
+    if isinstance(p.default, str) and not p.choices:
+        return isinstance(value, str) and _clean(value) == value
     if p.choices:
         return value in p.choices
     if p.lo is not None and p.hi is not None:

@@ -98,8 +98,8 @@ def _model(key: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _attributions(model_key: str, image_key: str, target: int, _model, _image) -> list[ex.Explanation]:
-    return ex.explain_all(_model, _image, target)
+def _attributions(model_key: str, image_key: str, target: int, layer: int | None, _model, _image) -> list[ex.Explanation]:
+    return ex.explain_all(_model, _image, target, layer=layer)
 
 
 def _localisation(model, data, progress=None) -> tuple[ex.LocalisationResult, ex.LocalisationResult]:
@@ -205,7 +205,14 @@ with tabs[0]:
         st.session_state["ex_target"] = "predicted"
     target_opt = left.selectbox(tr("explain.target"), target_options, key="ex_target", format_func=_target_label)
     target = _target(target_opt)
-    found = _attributions(model_key, image_key, target, model, image)
+    n_convs = len(ex.conv_layers(model))
+    cam_layer = None  # the last convolution
+    if n_convs > 1:
+        picked = left.selectbox(tr("explain.gradcam_layer"), range(n_convs), index=n_convs - 1,
+                                key=f"ex_cam_layer:{model_key}", help=tr("explain.gradcam_layer_help"),
+                                format_func=lambda i: tr("explain.conv_n", i=i + 1, n=n_convs))
+        cam_layer = None if picked is None or picked == n_convs - 1 else int(picked)
+    found = _attributions(model_key, image_key, target, cam_layer, model, image)
     left.caption(tr("explain.methods_help"))
     right.plotly_chart(probability_bars_figure(probs, names, highlight=target, lang=lang()), key="ex_probs")
     titles = [tr("explain.original")] + [tr("explain.method_title", method=tr(f"explain.method_{e.method}"),

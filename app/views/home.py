@@ -14,10 +14,12 @@ from labcore.presets import LESSONS, PARTS, Lesson, Preset, page_script, presets
 CARDS = (
     ("train", "train", ":material/monitoring:"),
     ("playground", "playground", ":material/landscape:"),
+    ("neurons", "neurons", ":material/hub:"),
     ("race", "race", ":material/sports_score:"),
     ("explain", "explain", ":material/visibility:"),
     ("transfer", "transfer", ":material/move_up:"),
     ("try-it", "try_it", ":material/touch_app:"),
+    ("convolution", "convolution", ":material/blur_on:"),
     ("sequences", "sequences", ":material/timeline:"),
     ("attention", "attention", ":material/grid_view:"),
     ("autoencoders", "autoencoders", ":material/compress:"),

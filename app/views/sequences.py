@@ -14,7 +14,7 @@ import streamlit as st
 
 from app import links
 from app.compare import job_buttons, job_error, live_panel, progress_line
-from app.state import data_preview, lang, tr
+from app.state import data_preview, lang, readable, tr
 from labcore.config import DataConfig, ModelConfig
 from labcore.data.sequences import (
     MAX_SEQ_LEN,
@@ -23,6 +23,7 @@ from labcore.data.sequences import (
     naive_forecasts,
     tokens_of,
     unscale,
+    within_floor,
 )
 from labcore.i18n import LabError
 from labcore.links import SEQUENCE_MODELS
@@ -105,12 +106,13 @@ def _forecast_results(job: CompareJob) -> None:
     for c, b in zip(job.contenders, bidir, strict=True):
         if c.test_pred is None:
             continue
-        pred = unscale(data, c.test_pred)
+        pred = within_floor(series, unscale(data, c.test_pred))  # sunspots: no negative forecasts
         label = _model_label(c.name, b)
         forecasts[label] = (series.time[starts], pred[:, 0])
         rows.append({"name": label, **forecast_scores(y_true, pred), "status": c.status})
     naive = naive_forecasts(series.values, starts, horizon, series.period)
     for key, pred in naive.items():
+        pred = within_floor(series, pred)
         label = tr(f"sequences.{key}", period=series.period)
         forecasts["·" + label] = (series.time[starts], pred[:, 0])
         rows.append({"name": label, **forecast_scores(y_true, pred), "status": "baseline"})
@@ -126,13 +128,17 @@ def _forecast_results(job: CompareJob) -> None:
         runs = [(_model_label(c.name, b), c.snapshot()[1]) for c, b in zip(job.contenders, bidir, strict=True)]
         st.plotly_chart(compare_curves_figure(runs, metric="val_loss", lang=lang()), key="seq.forecast_curves")
     best_naive = min(r["mae"] for r in rows if r["status"] == "baseline")
+    # every row has its ratio, the baselines too (the best naive rule is +0 %): never "None"
     table = pd.DataFrame([{tr("sequences.col_model"): r["name"], "MAE": r["mae"], "RMSE": r["rmse"],
-                           tr("sequences.col_vs_naive"): r["mae"] / best_naive - 1 if r["status"] != "baseline" else None}
+                           tr("sequences.col_vs_naive"): r["mae"] / best_naive - 1 if best_naive > 0 else float("nan")}
                           for r in rows])
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "MAE": st.column_config.NumberColumn(format="%.3f"), "RMSE": st.column_config.NumberColumn(format="%.3f"),
         tr("sequences.col_vs_naive"): st.column_config.NumberColumn(format="percent")})
-    st.caption(tr("sequences.scores_help", horizon=horizon, n=len(starts)))
+    st.caption(tr("sequences.scores_help" if horizon > 1 else "sequences.scores_help_one", horizon=horizon,
+                  n=len(starts)))
+    if series.floor is not None:
+        st.caption(tr("sequences.floor_note", name=readable(data.name, "datasets"), floor=series.floor))
     job_error(job)
 
 

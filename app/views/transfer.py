@@ -24,7 +24,7 @@ from labcore.links import TRANSFER_BATCHES, TRANSFER_FACTORS, TRANSFER_LRS, TRAN
 from labcore.transfer.backbones import BACKBONES
 from labcore.transfer.embed import METHODS, embeddings, project, sample
 from labcore.transfer.export import FORMATS, SUFFIX, export
-from labcore.transfer.job import TransferConfig, TransferJob
+from labcore.transfer.job import TransferConfig, TransferJob, tied_with
 from labcore.transfer.strategies import STRATEGIES
 from labcore.transfer.targets import LABELS_PER_CLASS, TARGETS
 from labcore.transfer.uploads import ACCEPTED, bundle_from_files, bundle_from_zip
@@ -337,6 +337,12 @@ def _results(job: TransferJob) -> None:
         return
     st.markdown(tr("transfer.verdict", strategy=tr(f"transfer.strategy_{job.best.strategy}"),
                    acc=job.best.test_accuracy, seconds=job.best.seconds))
+    tied = tied_with(job.best, job.results)
+    if tied:  # say how the tie was broken: not by the order of the table
+        st.caption(tr("transfer.tie_note", strategy=tr(f"transfer.strategy_{job.best.strategy}"),
+                      others=", ".join(tr(f"transfer.strategy_{r.strategy}") for r in tied),
+                      acc=job.best.val_accuracy, loss=job.best.val_loss,
+                      losses=", ".join(f"{r.val_loss:.3f}" for r in tied)))
     acc = {r.strategy: r.test_accuracy for r in job.results}
     if "scratch" in acc and len(acc) > 1:
         gain = max(v for s, v in acc.items() if s != "scratch") - acc["scratch"]

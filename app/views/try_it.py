@@ -11,24 +11,45 @@ from app.state import lang, lease, readable, registry, tr
 from labcore.data.images import JPEG_SUFFIXES, PNG_SUFFIXES, UPLOAD_MB, accepted_names, uploader_types
 from labcore.explain.features import image_from_bytes, predict_proba
 from labcore.i18n import LabError
+from labcore.train.job import TrainingJob
 from labcore.transfer.export import FORMATS, SUFFIX, export
+from labcore.tryable import Tryable, tryable_models, tryable_network
 from labcore.viz import image_grid_figure
 from labcore.viz.explain import probability_bars_figure
 
 ss = st.session_state
 
 
-def _session_models() -> dict[str, str]:
-    """This tab's finished image classifiers, newest first: {job id: label}."""
-    jobs = [j for j in registry().jobs(owner=lease().owner)
-            if getattr(j, "outcome", None) is not None and hasattr(j.outcome, "test_accuracy")
-            and j.trainer is not None and j.trainer.data.info.kind == "image"]
-    jobs.sort(key=lambda j: -j.created)
-    return {j.id: tr("try_it.job_label", model=tr("try_it.kind_transfer") if hasattr(j, "best") else
-                     readable(j.config.model.name, "models"),
-                     detail=readable(j.config.model.name, "models", "transfer.backbone_"),
-                     data=readable(j.config.data.name, "datasets", "transfer.target_"), acc=j.outcome.test_accuracy)
-            for j in jobs}
+def _session_models() -> dict[str, Tryable]:
+    """Every image classifier this tab trained, newest run first: each strategy of a transfer race (the one
+    chosen on validation first), each race contender, each model of the Train page."""
+    return {t.key: t for t in tryable_models(registry().jobs(owner=lease().owner, of=TrainingJob))}
+
+
+def _label(t: Tryable) -> str:
+    """How the picker names a model: in words a person reads, never registry names."""
+    model = readable(t.model, "models", "transfer.backbone_")
+    data = readable(t.data, "datasets", "transfer.target_")
+    if t.kind == "transfer":
+        label = tr("try_it.label_transfer", run=t.run, strategy=tr(f"transfer.strategy_{t.strategy}"), backbone=model,
+                   data=data, acc=t.accuracy)
+        return label + tr("try_it.best_mark") if t.best else label
+    if t.kind == "race":
+        return tr("try_it.label_race", run=t.run, optimizer=tr(f"optimizers.{t.optimizer}"), lr=t.lr, model=model,
+                  data=data, acc=t.accuracy)
+    return tr("try_it.label_model", run=t.run, model=model, data=data, acc=t.accuracy)
+
+
+def _network(t: Tryable):
+    """(network, data) of the chosen model; a race contender is built once per tab."""
+    job = registry().get(t.job_id)
+    if t.kind != "race":
+        return tryable_network(job, t)
+    cache = ss.setdefault("try.race_models", {})
+    if t.key not in cache:
+        cache.clear()  # one at a time: a race may have eight
+        cache[t.key] = tryable_network(job, t)
+    return cache[t.key]
 
 
 torch.set_num_threads(1)
@@ -44,9 +65,9 @@ if not models:
     links.publish()  # nothing after st.stop() reaches the browser
     st.stop()
 
-job_id = st.selectbox(tr("try_it.model"), list(models), format_func=models.get, key="try.model")
-job = registry().get(job_id)
-model, data = job.trainer.model, job.trainer.data
+key = st.selectbox(tr("try_it.model"), list(models), format_func=lambda k: _label(models[k]), key="try.model",
+                   help=tr("try_it.model_help"))
+model, data = _network(models[key])
 names = data.class_names
 st.caption(tr("try_it.model_note", classes=", ".join(names[:20]), shape="×".join(map(str, data.input_shape))))
 
@@ -66,7 +87,7 @@ with left:
         raw = f.getvalue() if f is not None else None
     else:
         st.markdown(tr("try_it.drawing_help"))
-        accepted = PNG_SUFFIXES
+        accepted = PNG_SUFFIXES + JPEG_SUFFIXES  # a drawing saved as JPEG is a drawing too
         f = st.file_uploader(tr("try_it.drawing"), type=uploader_types(accepted), key="try.drawing",
                              max_upload_size=UPLOAD_MB)
         st.caption(tr("transfer.upload.limit_files", mb=UPLOAD_MB, accepted=accepted_names(accepted)))
@@ -84,7 +105,7 @@ else:
                                               lang=lang(), height=220), key="try.seen")
         with right:
             st.metric(tr("try_it.prediction"), names[top], tr("try_it.confidence", p=float(probs[top])),
-                      delta_color="off")
+                      delta_color="off", delta_arrow="off")  # a confidence is not a change: no ↑
             st.plotly_chart(probability_bars_figure(probs, names, highlight=top, lang=lang()), key="try.probs")
     except LabError as e:
         why = e.__cause__.message(lang()) if isinstance(e.__cause__, LabError) else tr("images.why_broken")
@@ -98,5 +119,5 @@ for col, fmt in zip(cols, FORMATS, strict=True):
     def build(fmt: str = fmt) -> bytes:  # built only when clicked
         return export(model, fmt, tuple(data.input_shape))
 
-    col.download_button(tr(f"transfer.export_{fmt}"), build, file_name=f"model-{job.id}.{SUFFIX[fmt]}",
+    col.download_button(tr(f"transfer.export_{fmt}"), build, file_name=f"model-{key.replace(':', '-')}.{SUFFIX[fmt]}",
                         key=f"try.dl.{fmt}", on_click="ignore", icon=":material/download:", width="stretch")

@@ -24,10 +24,10 @@ def digits(cfg: DataConfig):
     return make_bundle(_digits_info(cfg), split_arrays(x, d.target, cfg))
 
 
-def _tabular(name: str, loader, cfg: DataConfig):
+def _tabular(name: str, loader, cfg: DataConfig, positive: int | None = None):
     d = loader()
     x, y = d.data.astype(np.float32), d.target
-    info = DatasetInfo(name, "tabular", (x.shape[1],), tuple(str(c) for c in d.target_names))
+    info = DatasetInfo(name, "tabular", (x.shape[1],), tuple(str(c) for c in d.target_names), positive=positive)
     train, val, test = split_arrays(x, y, cfg)
     # Standardise with training statistics only: fitting on all rows would leak the test set.
     scaler = StandardScaler().fit(train[0])
@@ -35,10 +35,11 @@ def _tabular(name: str, loader, cfg: DataConfig):
     return make_bundle(info, parts, feature_names=[str(f) for f in d.feature_names])
 
 
-@register("breast_cancer", lambda cfg: DatasetInfo("breast_cancer", "tabular", (30,), ("malignant", "benign")))
+# The class of interest is malignant (class 0): the ROC curve asks how well the model finds tumours.
+@register("breast_cancer", lambda cfg: DatasetInfo("breast_cancer", "tabular", (30,), ("malignant", "benign"), positive=0))
 def breast_cancer(cfg: DataConfig):
     """569 tumours, 30 measurements, malignant vs benign (standardised)."""
-    return _tabular("breast_cancer", skd.load_breast_cancer, cfg)
+    return _tabular("breast_cancer", skd.load_breast_cancer, cfg, positive=0)
 
 
 @register("wine", lambda cfg: DatasetInfo("wine", "tabular", (13,), ("class_0", "class_1", "class_2")))

@@ -26,6 +26,8 @@ class DatasetInfo:
     class_names: tuple[str, ...]  # for task "regression": the names of the outputs (e.g. t+1, t+2)
     online: bool = False  # needs a download the first time
     task: str = "classification"  # or "regression" (forecasting): MSE loss, no accuracy
+    # Two-class data: the class of interest, the ROC curve's positive class by default (None: class 1)
+    positive: int | None = None
 
 
 @dataclass

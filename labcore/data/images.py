@@ -23,9 +23,19 @@ IMAGE_FORMATS = PHOTO_FORMATS | {"BMP", "GIF", "WEBP"}
 MAX_PIXELS = 40_000_000  # one picture; Pillow's own bomb guard is at 89 M
 
 
+MIME_TYPES = {".png": "image/png", ".bmp": "image/bmp", ".gif": "image/gif", ".webp": "image/webp",
+              **dict.fromkeys(JPEG_SUFFIXES, "image/jpeg")}
+
+
 def uploader_types(suffixes: tuple[str, ...]) -> list[str]:
-    """`st.file_uploader(type=...)` for these suffixes: every JPEG spelling, without dots."""
-    return [s.lstrip(".") for s in suffixes]
+    """`st.file_uploader(type=...)` for these suffixes: every JPEG spelling, without dots, and their MIME types.
+
+    A browser accepts a file whose name ends with one of the suffixes or whose type is one of the MIME types,
+    so a JPEG is taken whatever its name ("image/jpeg files are not allowed" never appears for a JPEG); the
+    picture's content is checked afterwards (`open_picture`), and a refusal names what is accepted.
+    """
+    mimes = [MIME_TYPES[s] for s in suffixes if s in MIME_TYPES]
+    return [s.lstrip(".") for s in suffixes] + list(dict.fromkeys(mimes))
 
 
 def accepted_names(suffixes: tuple[str, ...]) -> str:

@@ -143,6 +143,7 @@ class Series:
     period: int
     default_window: int
     source: str  # catalogue key of the source line shown on the page
+    floor: float | None = None  # the least value the quantity can take (sunspot numbers: 0), if it has one
 
 
 def _sines(seed: int, noise: float) -> Series:
@@ -174,7 +175,7 @@ def _sunspots(seed: int, noise: float) -> Series:
 
     d = sunspots.load_pandas().data
     return Series(d["SUNACTIVITY"].to_numpy(np.float64), d["YEAR"].to_numpy(np.float64), 11, 22,
-                  "sequences.source_sunspots")
+                  "sequences.source_sunspots", floor=0.0)  # a count of spots: never negative
 
 
 SERIES = {"sines": _sines, "trend_season": _trend_season, "co2": _co2, "sunspots": _sunspots}
@@ -265,6 +266,12 @@ def naive_forecasts(values: np.ndarray, starts: np.ndarray, horizon: int, period
 def forecast_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     err = np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)
     return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err**2).mean()))}
+
+
+def within_floor(series: Series, pred: np.ndarray) -> np.ndarray:
+    """Forecasts of a series that cannot go below a floor (sunspot numbers cannot be negative) raised to it:
+    a network or a drift rule may predict -5 spots, which is never right. Other series are returned as they are."""
+    return pred if series.floor is None else np.maximum(pred, series.floor)
 
 
 def unscale(bundle: DataBundle, values: np.ndarray | torch.Tensor) -> np.ndarray:

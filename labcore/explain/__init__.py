@@ -8,7 +8,7 @@ Streamlit; the Explain page caches and draws what these functions return.
 from __future__ import annotations
 
 from labcore.explain.adversarial import AttackResult, attack, fgsm, pgd
-from labcore.explain.attributions import METHODS, Explanation, explain, explain_all, last_conv_layer
+from labcore.explain.attributions import METHODS, Explanation, conv_layers, explain, explain_all, last_conv_layer
 from labcore.explain.features import (
     feature_maps,
     image_from_bytes,
@@ -28,6 +28,7 @@ __all__ = [
     "LocalisationResult",
     "TabularShap",
     "attack",
+    "conv_layers",
     "explain",
     "explain_all",
     "feature_maps",

@@ -1,7 +1,8 @@
 """Attribution maps through captum: which pixels push the score of one class up.
 
 Each method answers the question differently:
-- Grad-CAM weighs the last conv layer's feature maps by their average gradient (coarse but class-specific);
+- Grad-CAM weighs a conv layer's feature maps (the last one's unless told) by their average gradient (coarse
+  but class-specific);
 - Guided Grad-CAM multiplies that by guided backprop's sharp pixel-level gradients;
 - Saliency is the plain gradient of the class score with respect to each pixel;
 - Integrated Gradients sums gradients along a straight path from a black image to this one;
@@ -46,10 +47,27 @@ class Explanation:
     seconds: float
 
 
+def conv_layers(model: nn.Module) -> list[nn.Conv2d]:
+    """Every Conv2d of the model in definition order (the layers Grad-CAM can read)."""
+    return [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+
 def last_conv_layer(model: nn.Module) -> nn.Conv2d | None:
-    """The last Conv2d in the model (Grad-CAM's layer), or None for models without convolutions."""
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    """The last Conv2d in the model (Grad-CAM's default layer), or None for models without convolutions."""
+    convs = conv_layers(model)
     return convs[-1] if convs else None
+
+
+def _cam_layer(model: nn.Module, layer: int | None) -> nn.Conv2d:
+    """Grad-CAM's layer: conv number `layer` (0-based, in conv_layers order), or the last one for None."""
+    convs = conv_layers(model)
+    if not convs:
+        raise LabError("explain.no_conv")
+    if layer is None:
+        return convs[-1]
+    if not -len(convs) <= int(layer) < len(convs):
+        raise ValueError(f"conv layer {layer} out of range: the model has {len(convs)}")
+    return convs[int(layer)]
 
 
 def normalise_map(a: torch.Tensor) -> torch.Tensor:
@@ -60,23 +78,19 @@ def normalise_map(a: torch.Tensor) -> torch.Tensor:
 
 
 @exclusive
-def gradcam_maps(model: nn.Module, x: torch.Tensor, target: torch.Tensor | int) -> torch.Tensor:
-    """Raw Grad-CAM (N, H, W) at input resolution, before the ReLU: for batches (localisation)."""
-    layer = last_conv_layer(model)
-    if layer is None:
-        raise LabError("explain.no_conv")
-    cam = LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=False)
+def gradcam_maps(model: nn.Module, x: torch.Tensor, target: torch.Tensor | int, layer: int | None = None) -> torch.Tensor:
+    """Raw Grad-CAM (N, H, W) at input resolution, before the ReLU: for batches (localisation).
+    `layer` picks the conv layer by its index in `conv_layers(model)`; None: the last one."""
+    cam = LayerGradCam(model, _cam_layer(model, layer)).attribute(x, target=target, relu_attributions=False)
     return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")[:, 0].detach()
 
 
-def _raw(model: nn.Module, x: torch.Tensor, method: str, target: int) -> torch.Tensor:
-    """Unnormalised (1, H, W) evidence for `target` by `method`."""
+def _raw(model: nn.Module, x: torch.Tensor, method: str, target: int, layer: int | None = None) -> torch.Tensor:
+    """Unnormalised (1, H, W) evidence for `target` by `method` (`layer`: Grad-CAM's conv, None = last)."""
     if method == "gradcam":
-        return gradcam_maps(model, x, target)
+        return gradcam_maps(model, x, target, layer)
     if method == "guided_gradcam":
-        layer = last_conv_layer(model)
-        if layer is None:
-            raise LabError("explain.no_conv")
+        layer = _cam_layer(model, layer)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # captum announces its temporary ReLU hooks
             a = GuidedGradCam(model, layer).attribute(x, target=target, interpolate_mode="bilinear")
@@ -98,20 +112,21 @@ def _raw(model: nn.Module, x: torch.Tensor, method: str, target: int) -> torch.T
 
 
 @exclusive
-def explain(model: nn.Module, image: torch.Tensor, method: str, target: int) -> Explanation:
-    """Attribution map of one image (C, H, W) in [0, 1] for class `target`."""
+def explain(model: nn.Module, image: torch.Tensor, method: str, target: int, *, layer: int | None = None) -> Explanation:
+    """Attribution map of one image (C, H, W) in [0, 1] for class `target`; `layer` is the conv layer
+    (index in `conv_layers(model)`) that Grad-CAM and Guided Grad-CAM read, None for the last one."""
     model.eval()
     device = next(model.parameters()).device
     x = image.detach().float().unsqueeze(0).to(device).requires_grad_(True)
     start = time.perf_counter()
-    raw = _raw(model, x, method, int(target)).detach()
+    raw = _raw(model, x, method, int(target), layer).detach()
     att = normalise_map(raw.float())[0].cpu().numpy().astype(np.float32)
     return Explanation(method, int(target), att, time.perf_counter() - start)
 
 
 @exclusive
 def explain_all(model: nn.Module, image: torch.Tensor, target: int,
-                methods: tuple[str, ...] = METHODS) -> list[Explanation]:
+                methods: tuple[str, ...] = METHODS, *, layer: int | None = None) -> list[Explanation]:
     """Every method that applies to this model (models without convolutions skip Grad-CAM)."""
     has_conv = last_conv_layer(model) is not None
-    return [explain(model, image, m, target) for m in methods if has_conv or m not in NEEDS_CONV]
+    return [explain(model, image, m, target, layer=layer) for m in methods if has_conv or m not in NEEDS_CONV]

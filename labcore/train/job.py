@@ -34,6 +34,7 @@ class Outcome:
     report: ClassificationReport
     best_epoch: int
     stopped_early: bool
+    restored_best: bool = False  # True: the test scores are those of the best epoch's weights, not the last
 
 
 @dataclass
@@ -135,10 +136,13 @@ class TrainingJob(Job):
             self.trainer.restore_best()
             self._end("diverged", LabError("train.diverged", step=e.step, lr=cfg.optim.lr))
             return
-        self.outcome = self._evaluate(result.best_epoch, result.stopped_early)
+        restored = result.stopped_early  # early stopping has already gone back to the best epoch's weights
+        if cfg.train.restore_best and not restored:
+            restored = self.trainer.restore_best()
+        self.outcome = self._evaluate(result.best_epoch, result.stopped_early, restored)
         self._end("stopped" if self._stop.is_set() else "finished")
 
-    def _evaluate(self, best_epoch: int, stopped_early: bool) -> Outcome | RegressionOutcome:
+    def _evaluate(self, best_epoch: int, stopped_early: bool, restored_best: bool = False) -> Outcome | RegressionOutcome:
         tr, data = self.trainer, self.trainer.data
         if tr.regression:
             y_pred = tr.predict_logits(data.x_test).cpu().numpy()
@@ -147,5 +151,5 @@ class TrainingJob(Job):
         y_prob = tr.predict_proba(data.x_test)
         y_true = data.y_test.numpy()
         loss = float(-np.log(np.clip(y_prob[np.arange(len(y_true)), y_true], 1e-12, None)).mean())
-        report = classification_report(y_true, y_prob, data.class_names)
-        return Outcome(loss, report.accuracy, y_true, y_prob, report, best_epoch, stopped_early)
+        report = classification_report(y_true, y_prob, data.class_names, positive=data.info.positive)
+        return Outcome(loss, report.accuracy, y_true, y_prob, report, best_epoch, stopped_early, restored_best)

@@ -79,6 +79,7 @@ class StrategyResult:
     seconds: float  # training time of this strategy alone (its share of the race)
     trainable: int
     total: int
+    val_loss: float = float("nan")  # at the best epoch: breaks a tie in validation accuracy
 
 
 def as_float(x: torch.Tensor) -> torch.Tensor:
@@ -252,20 +253,30 @@ class TransferRace:
         out = []
         for lane in self.lanes.values():
             if lane.best_state is None:  # stopped or diverged before its first epoch ended
-                test_acc = val_acc = float("nan")
+                test_acc = val_acc = val_loss = float("nan")
             else:
                 _, test_acc = lane.evaluate(self.data.x_test, self.data.y_test, 2, self.device)
-                val_acc = lane.best_key[0]
+                val_acc, val_loss = lane.best_key[0], -lane.best_key[1]
             trainable, total = count_parameters(lane.net)
             out.append(StrategyResult(lane.strategy, lane.status, test_acc, val_acc, lane.best_epoch, lane.seconds,
-                                      trainable, total))
+                                      trainable, total, val_loss))
         return out
 
 
 def best_result(results: list[StrategyResult]) -> StrategyResult | None:
-    """The winner by validation accuracy (the test set only reports, it never chooses)."""
+    """The winner by validation accuracy (the test set only reports, it never chooses); a tie goes to the
+    lower validation loss (the surer one), never to the order of the list."""
     scored = [r for r in results if not math.isnan(r.val_accuracy)]
-    return max(scored, key=lambda r: r.val_accuracy) if scored else None
+    return max(scored, key=_validation_key) if scored else None
+
+
+def _validation_key(r: StrategyResult) -> tuple[float, float]:
+    return r.val_accuracy, -r.val_loss if not math.isnan(r.val_loss) else -math.inf
+
+
+def tied_with(best: StrategyResult, results: list[StrategyResult]) -> list[StrategyResult]:
+    """The other strategies with the winner's validation accuracy: the tie the validation loss broke."""
+    return [r for r in results if r.strategy != best.strategy and r.val_accuracy == best.val_accuracy]
 
 
 @dataclass

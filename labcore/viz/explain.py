@@ -81,6 +81,9 @@ def probability_bars_figure(probs: np.ndarray, class_names: list[str], *, after:
     layout = {"legend": {"traceorder": "reversed"},  # bars drawn bottom-up: "before" on top, first in the legend
               "xaxis": {"range": [0, 1.18], "tickformat": ".0%", "tickvals": [0, 0.5, 1],
                         "title": t("explain.viz.probability", lang)},
+              # every class labelled: class names such as "0".."9" would otherwise make a numeric axis that
+              # labels every other digit (and may leave the winner unlabelled)
+              "yaxis": {"type": "category", "tickmode": "array", "tickvals": y, "ticktext": y, "automargin": True},
               "barmode": "group", "showlegend": after is not None}
     return styled_figure(data, layout, height=height or 60 + 28 * len(names) * (2 if after is not None else 1))
 

@@ -81,14 +81,17 @@ def forecast_figure(time: np.ndarray, values: np.ndarray, cuts: tuple[int, int],
     """The whole series (grey), the train/val/test parts shaded, and each forecast over the test windows.
 
     `forecasts` maps a label to (target times, predicted values): one-step-ahead points joined by lines.
-    With `focus_from` (an index), the view opens on the series from there on (zoom out to see it all).
+    With `focus_from` (an index), the view opens on the series from there on (zoom out to see it all), and
+    the y-range fits the actual values shown, with a margin: seven forecast lines never hide the truth.
+    The actual series is drawn last (on top of every forecast), thicker, and listed first in the legend.
     """
-    traces = [go.Scatter(x=time, y=values, name=t("sequences.viz.actual", lang), mode="lines",
-                         line={"color": NEUTRAL_COLOR, "width": 1.5})]
+    traces = []
     for i, (label, (x, y)) in enumerate(forecasts.items()):
         dash = "dot" if i >= len(forecasts) - 2 and label.startswith("·") else None
-        traces.append(go.Scatter(x=x, y=y, name=label.lstrip("·"), mode="lines",
-                                 line={"color": model_color(i), "width": 2, "dash": dash}))
+        traces.append(go.Scatter(x=x, y=y, name=label.lstrip("·"), mode="lines", opacity=0.85, legendrank=1001 + i,
+                                 line={"color": model_color(i), "width": 1.5, "dash": dash}))
+    traces.append(go.Scatter(x=time, y=values, name=t("sequences.viz.actual", lang), mode="lines", legendrank=1000,
+                             line={"color": NEUTRAL_COLOR, "width": 3}))
     shapes = []
     for (a, b), key in (((0, cuts[0]), "train"), ((cuts[0], cuts[1]), "val"), ((cuts[1], len(time) - 1), "test")):
         shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": time[a], "x1": time[min(b, len(time) - 1)],
@@ -97,8 +100,15 @@ def forecast_figure(time: np.ndarray, values: np.ndarray, cuts: tuple[int, int],
                        "label": {"text": t(f"sequences.viz.part_{key}", lang), "textposition": "top center",
                                  "font": {"size": 11, "color": NEUTRAL_COLOR}}})
     xaxis = {"title": t("sequences.viz.time", lang)}
+    yaxis: dict = {}
     if focus_from is not None:
         xaxis["range"] = [time[max(0, focus_from)], time[-1]]
-    layout = {"shapes": shapes, "xaxis": xaxis,
+        shown = np.asarray(values[max(0, focus_from):], dtype=np.float64)
+        shown = shown[np.isfinite(shown)]
+        if len(shown):
+            lo, hi = float(shown.min()), float(shown.max())
+            margin = 0.12 * (hi - lo) or 0.5 * abs(hi) or 1.0
+            yaxis["range"] = [lo - margin, hi + margin]
+    layout = {"shapes": shapes, "xaxis": xaxis, "yaxis": yaxis,
               "title": _title(title), "margin": {"t": 96}}
     return styled_figure(traces, layout, height=420, hovermode="x unified")

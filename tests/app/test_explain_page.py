@@ -78,3 +78,19 @@ def test_ideal_class_and_shap_buttons(at):
     wanted = {"ex_shap_img_fig", "ex_bee", "ex_waterfall", "ex_importance"}
     assert wanted <= _rerun_until(at, wanted)
     assert any("Sum of the SHAP values" in c.value for c in at.caption)
+
+
+def test_grad_cam_layer_can_be_picked(at):
+    """Issue 18 item 15: Grad-CAM reads the last convolution unless the user picks another one."""
+    layer = at.selectbox(key="ex_cam_layer:default")
+    assert layer.value == 2 and layer.options == ["Convolution 1 of 3", "Convolution 2 of 3", "Convolution 3 of 3"]
+
+    def attr_spec() -> str:
+        return next(c for c in at.get("plotly_chart") if c.key == "ex_attr").proto.spec
+
+    before = attr_spec()
+    layer.set_value(0).run()
+    assert not at.exception, at.exception
+    assert attr_spec() != before  # another layer, other maps
+    at.selectbox(key="ex_cam_layer:default").set_value(2).run()
+    assert attr_spec() == before

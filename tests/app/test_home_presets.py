@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from labcore import links
 from labcore.i18n import t
-from labcore.presets import BY_ID, LESSONS, PRESETS, link, page_script, presets_for
+from labcore.presets import BY_ID, LESSONS, PAGES, PRESETS, link, page_script, presets_for
 from tests.app.conftest import open_page
 
 
@@ -49,7 +49,7 @@ def test_home_lists_every_lesson_in_order_with_its_demonstrations():
             assert label.startswith(f"{lesson.number}. ")
     demos = [(p.page, link(p).partition("?")[2]) for x in LESSONS for p in presets_for(x.id)]
     assert _links(at)[: len(demos)] == demos
-    assert len(_links(at)) == len(demos) + 9  # + a card per page
+    assert len(_links(at)) == len(demos) + len(PAGES)  # + a card per page
     text = " ".join(m.value for m in at.markdown)
     assert "Not in the lab yet: the same model written in PyTorch and in Keras" in text  # lesson 16
 

@@ -17,7 +17,8 @@ from tests.unit.test_links import CONTEXT, _names_and_tokens
 
 PAGES = {"train": "views/train.py", "playground": "views/playground.py", "race": "views/race.py",
          "explain": "views/explain.py", "transfer": "views/transfer.py", "try-it": "views/try_it.py",
-         "sequences": "views/sequences.py", "attention": "views/attention.py", "autoencoders": "views/autoencoders.py"}
+         "sequences": "views/sequences.py", "attention": "views/attention.py", "autoencoders": "views/autoencoders.py",
+         "neurons": "views/neurons.py", "convolution": "views/convolution.py"}
 HOSTILE = {"nope": "1", "lang": "xx", "present": "maybe", "train.step_delay": "86400", "train.num_threads": "64",
            "x" * 300: "1", "ünï": "ç", "train.epochs": "nan", "lr": "1e308", "model": "abc", "index": "-1",
            "target": "0", "data.name": "x" * 5000, "eps": "inf", "surface": "-1", "c1": "ünï", "source": "\x00",
@@ -111,6 +112,8 @@ CHANGES = {
     "sequences": ("slider", "seq.horizon", 3, "forecast.horizon", "3"),
     "attention": ("slider", "att.layers", 3, "text.layers", "3"),
     "autoencoders": ("slider", "ae.latent", 8, "latent_dim", "8"),
+    "neurons": ("slider", "nr.depth.layers", 5, "depth.layers", "5"),
+    "convolution": ("slider", "conv.grid_s", 2, "grid.s", "2"),
 }
 
 
@@ -170,6 +173,7 @@ SETUPS = {  # the default setup and others whose widgets differ
     "explain": [{}], "transfer": [{}, {"backbone": "resnet18"}], "sequences": [{}], "attention": [{}],
     "autoencoders": [{}, {"model": "vae"}], "playground": [{}, {"surface": "saddle"}],
     "race": [{}, {"c1": "lion", "c2": "momentum", "c3": "rmsprop", "c4": "adamw"}],
+    "convolution": [{}, {"source": "photo", "kernel": "custom", "padding": "1"}],
 }
 RACE_KEYS = {"data": "race.data", "model": "race.model", "train.epochs": "race.epochs", "train.batch_size": "race.batch",
              "train.seed": "race.seed", "target": "race.target"}
@@ -216,6 +220,8 @@ def _same_offer(p, widget) -> None:
         assert (widget.min, widget.max) == pytest.approx((p.lo, p.hi)), p.name
     elif kind == "Toggle":
         assert isinstance(p.default, bool), p.name
+    elif kind == "TextInput":  # free text (a typed kernel)
+        assert isinstance(p.default, str) and not p.choices, p.name
     else:  # select_slider, selectbox, multiselect, radio, segmented control: the same list of choices
         assert len(widget.options) == len(p.choices), (p.name, widget.options, p.choices)
         if kind == "Multiselect":

@@ -169,3 +169,30 @@ def test_the_page_starts_each_optimizer_from_the_same_defaults_as_the_command_li
         for field in PER_OPTIMIZER:
             if f"optim.{name}.{field}" in at.session_state:
                 assert at.session_state[f"optim.{name}.{field}"] == _snap(field, getattr(want, field)), (name, field)
+
+
+def test_breast_cancer_roc_is_about_malignant_and_the_tested_weights_are_named():
+    """Issue 18 items 15 and 5: the ROC's positive class is selectable and starts at the class of interest;
+    the results say which weights the test scores come from (here the best epoch's, restored on request)."""
+    at = _app()
+    at.switch_page("views/train.py").run()
+    at.selectbox(key="data.name").set_value("breast_cancer").run()
+    at.slider(key="train.epochs").set_value(4).run()
+    at.toggle(key="train.restore_best").set_value(True).run()
+    at.button(key="btn_train").click().run()
+    poll(at, lambda a: _job(a).done, timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    out = _job(at).outcome
+    assert out.restored_best and _job(at).config.train.restore_best
+    assert any(f"weights of epoch {out.best_epoch}" in c.value for c in at.caption)
+
+    def roc() -> str:
+        return next(c for c in at.get("plotly_chart") if c.key == "roc").proto.spec
+
+    positive = at.segmented_control(key="roc_positive_breast_cancer")
+    assert positive.value == 0 and positive.options == ["malignant", "benign"]
+    assert "malignant (AUC" in roc() and "benign (AUC" not in roc()
+    positive.set_value(1).run()
+    assert not at.exception, at.exception
+    assert "benign (AUC" in roc() and "malignant (AUC" not in roc()

@@ -54,6 +54,52 @@ def test_forecast_trains_and_scores_against_the_naive_baselines():
     names = list(table.iloc[:, 0])
     assert names[0].startswith("1-D CNN") and any("Naive" in n for n in names) and any("Seasonal" in n for n in names)
     assert (table["MAE"] > 0).all() and (table["RMSE"] >= table["MAE"]).all()
+    _check_forecast_results(at, table)
+
+
+def _array(values):
+    """A chart's x or y as numbers: Plotly's JSON packs numpy arrays as {"dtype", "bdata"} (base64)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values, dtype=float)
+
+
+def _check_forecast_results(at: AppTest, table) -> dict:
+    """Issue 19: every row has its "MAE vs best naive" (a baseline too: the best one is +0 %, never "None"),
+    one predicted step reads as one, and the chart opens fitted to the actual series, drawn on top."""
+    import json
+
+    ratio = table["MAE vs best naive"]
+    assert ratio.notna().all(), table  # the baselines' rows were None
+    baselines = table.iloc[1:]
+    assert ratio.iloc[1:].min() == 0.0 and (ratio.iloc[1:] >= 0).all()
+    assert (ratio == table["MAE"] / baselines["MAE"].min() - 1).all()
+    text = _markdown(at)
+    assert "one step ahead" in text and "all 1 predicted steps" not in text
+    chart = json.loads(next(c for c in at.get("plotly_chart") if c.key == "seq.forecast_plot").proto.spec)
+    actual = chart["data"][-1]
+    assert actual["name"] == "Actual" and len(chart["data"]) == 1 + len(table)  # on top of every forecast
+    lo, hi = chart["layout"]["yaxis"]["range"]
+    x, y = _array(actual["x"]), _array(actual["y"])
+    shown = y[x >= chart["layout"]["xaxis"]["range"][0]]
+    assert lo < min(shown) and hi > max(shown) and hi - lo < 1.5 * (max(shown) - min(shown))
+    return chart
+
+
+def test_sunspot_forecasts_are_never_negative_and_the_page_says_so():
+    at = _page("views/sequences.py")
+    at.selectbox(key="seq.series").set_value("sunspots").run()
+    at.slider(key="seq.f_epochs").set_value(1).run()
+    at.multiselect(key="seq.f_models").set_value(["conv1d"]).run()
+    at.button(key="seq.forecast_job.train").click().run()
+    _wait_done(at, "seq.forecast_job")
+    chart = _check_forecast_results(at, at.dataframe[0].value)
+    assert min(_array(trace["y"]).min() for trace in chart["data"]) >= 0  # forecasts (and the series) never below 0
+    assert any("Sunspots cannot go below 0" in c.value for c in at.caption)
 
 
 def test_memory_tab_compares_models_and_shows_lstm_gates():

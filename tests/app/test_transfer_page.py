@@ -38,9 +38,42 @@ def test_the_offline_default_races_to_a_results_table_and_feeds_try_it():
     assert not at.exception, at.exception
     assert at.session_state["tl.embed"][1] == "pca"
 
+    _try_every_strategy(at, _job(at))
+
+
+def _try_every_strategy(at: AppTest, job) -> None:
+    """Issue 19: every strategy is offered in words a person reads (the winner first and marked), the
+    prediction's confidence has no arrow, and every class has its label on the probability bars."""
+    import io
+    import json
+
+    from PIL import Image
+    from streamlit.proto.Metric_pb2 import Metric
+
     at.switch_page("views/try_it.py").run()
     assert not at.exception, at.exception
-    assert "Transfer" in at.selectbox(key="try.model").options[0]
+    picker = at.selectbox(key="try.model")
+    labels = picker.options
+    assert len(labels) == 3 and "★ chosen on validation" in labels[0] and picker.value == f"{job.id}:{job.best.strategy}"
+    assert {label.split(" · ")[1] for label in labels} == {"Feature extraction", "Fine-tuning", "From scratch"}
+    assert all("Digits 5–9" in label and "_" not in label for label in labels), labels  # no "digits_5_9", "lab_digits"
+    seven = io.BytesIO()
+    Image.new("RGB", (40, 40), (10, 10, 10)).save(seven, "JPEG")
+    for strategy in ("scratch", "features"):
+        at.selectbox(key="try.model").set_value(f"{job.id}:{strategy}").run()
+        assert not at.exception, at.exception
+        at.file_uploader(key="try.upload").set_value(("photo", seven.getvalue(), "image/jpeg")).run()
+        assert not at.exception and not at.warning, at.exception
+        (metric,) = at.metric
+        assert metric.proto.direction == Metric.MetricDirection.NONE and "sure" in metric.proto.delta  # no ↑
+        bars = json.loads(next(c for c in at.get("plotly_chart") if c.key == "try.probs").proto.spec)
+        names = job.trainer.data.class_names
+        assert bars["layout"]["yaxis"]["type"] == "category" and sorted(bars["layout"]["yaxis"]["tickvals"]) == sorted(names)
+    for key in ("try.upload", "try.drawing"):  # both uploaders take a JPEG by its type, whatever its name
+        if key == "try.drawing":
+            at.segmented_control(key="try.source").set_value("drawing").run()
+        types = list(at.file_uploader(key=key).proto.type)
+        assert {"image/jpeg", "image/png", ".jfif", ".jpe", ".png"} <= set(types), types
 
 
 def test_a_zip_of_your_images_is_read_and_a_hostile_one_refused():

@@ -226,3 +226,38 @@ def test_figure_builders(cnn, images):
     assert feature_maps_figure(rng.normal(size=(8, 6, 6))).data
     scores = {"mass_inside": 0.4, "pointing": 0.8}
     assert len(localisation_figure(scores, scores, 0.12).data) == 3
+
+
+def test_probability_bars_label_every_digit_class_including_the_winner():
+    """Issue 19: class names "0".."9" made a numeric axis that labelled every other digit only."""
+    digits = [str(d) for d in range(10)]
+    probs = np.full(10, 0.02)
+    probs[7] = 0.82  # the winner is an odd digit: the one a numeric axis left unlabelled
+    for after in (None, np.eye(10)[3]):
+        axis = probability_bars_figure(probs, digits, highlight=7, after=after).layout.yaxis
+        assert axis.type == "category"
+        assert sorted(axis.tickvals) == sorted(digits) and list(axis.ticktext) == list(axis.tickvals)
+
+
+def test_grad_cam_reads_the_chosen_conv_layer_and_defaults_to_the_last(cnn, images):
+    """Issue 18 item 15: the Explain page lets the user pick Grad-CAM's layer ("Convolution 2 of 3")."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    model, _ = cnn
+    x, y = images
+    convs = ex.conv_layers(model)
+    assert len(convs) == 3 and convs[-1] is ex.last_conv_layer(model)
+    image, target = x[0], int(y[0])
+    maps = [ex.explain(model, image, "gradcam", target, layer=i).attribution for i in range(len(convs))]
+    for conv, got in zip(convs, maps, strict=True):  # each one is captum's LayerGradCam on that very layer
+        cam = LayerGradCam(model, conv).attribute(image.unsqueeze(0).requires_grad_(True), target=target,
+                                                  relu_attributions=False)
+        cam = LayerAttribution.interpolate(cam, (32, 32), interpolate_mode="bilinear")[0, 0].detach().clamp_min(0)
+        np.testing.assert_allclose(got, (cam / cam.max().clamp_min(1e-12)).numpy(), atol=1e-5)
+    # no layer given: the last convolution, exactly as before the choice existed
+    np.testing.assert_array_equal(ex.explain(model, image, "gradcam", target).attribution, maps[-1])
+    assert np.abs(maps[0] - maps[-1]).max() > 0.2 and np.abs(maps[1] - maps[-1]).max() > 0.2
+    guided = [ex.explain(model, image, "guided_gradcam", target, layer=i).attribution for i in (0, None)]
+    assert np.abs(guided[0] - guided[1]).max() > 0.2
+    with pytest.raises(ValueError):
+        ex.explain(model, image, "gradcam", target, layer=len(convs))

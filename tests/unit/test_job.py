@@ -284,3 +284,28 @@ def test_wait_first_step_gives_up_when_the_job_fails_early():
     job = TrainingJob(RunConfig(data=DataConfig(name="no-such-data"))).start()
     assert job.wait_first_step(5.0)  # returns at the end, not after the timeout
     assert job.join(1.0) and job.status == "failed"
+
+
+def test_restore_best_weights_without_early_stopping(jobs):
+    """Issue 18 item 5: "best epoch 22 / 25" while the test scores came from epoch 25's weights. The outcome
+    says which weights were tested, and "restore best weights" works with early stopping off."""
+    from labcore.config import ModelConfig
+
+    def overfit(restore_best: bool) -> RunConfig:  # a wide MLP on 200 noisy moons: the best epoch is not the last
+        return RunConfig(data=DataConfig(name="moons", noise=0.35, n_samples=200),
+                         model=ModelConfig(name="mlp", depth=3, width=128, batch_norm=False), optim=OptimConfig(lr=3e-2),
+                         train=TrainConfig(epochs=25, batch_size=16, num_threads=1, restore_best=restore_best))
+
+    last, best = jobs(overfit(False)), jobs(overfit(True))
+    assert last.join(60) and best.join(60)
+    assert last.status == best.status == "finished"
+    epochs = last.snapshot()[1]
+    assert last.outcome.best_epoch == best.outcome.best_epoch < len(epochs) == 25  # same seed, same run
+    assert not last.outcome.restored_best and best.outcome.restored_best
+    assert not best.outcome.stopped_early
+    val = {name: job.trainer.evaluate(job.trainer.val_x, job.trainer.val_y)[0] for name, job in
+           (("last", last), ("best", best))}
+    assert val["last"] == pytest.approx(epochs[-1]["val_loss"], rel=1e-6)  # tested: the last epoch's weights
+    assert val["best"] == pytest.approx(min(e["val_loss"] for e in epochs), rel=1e-6)  # tested: the best epoch's
+    assert val["best"] < val["last"]
+    assert best.outcome.test_loss != last.outcome.test_loss

@@ -117,3 +117,31 @@ def test_accuracy():
     assert accuracy(np.array([0, 1, 2, 2]), np.array([0, 1, 1, 2])) == 0.75
     assert isinstance(accuracy([1], [1]), float)
     assert np.isnan(accuracy(np.array([]), np.array([])))
+
+
+@pytest.mark.parametrize("positive", [0, 1])
+def test_binary_roc_follows_the_chosen_positive_class(positive):
+    """Issue 18 item 15: breast cancer's class of interest is class 0 (malignant), not class 1."""
+    y, prob, names = _random_problem(2, seed=7)
+    report = classification_report(y, prob, names, positive=positive)
+    name = names[positive]
+    assert list(report.roc) == [name] and list(report.auc) == [name]
+    fpr, tpr, _ = skm.roc_curve(y, prob[:, positive], pos_label=positive)
+    np.testing.assert_allclose(report.roc[name][0], fpr)
+    np.testing.assert_allclose(report.roc[name][1], tpr)
+    assert report.auc[name] == pytest.approx(skm.roc_auc_score(y == positive, prob[:, positive]))
+    # the default is class 1, as before; the two curves are mirror images with the same area
+    other = classification_report(y, prob, names)
+    if positive == 0:
+        assert not np.array_equal(report.roc[name][1], other.roc["c1"][1])
+    assert report.auc[name] == pytest.approx(other.auc["c1"])
+    with pytest.raises(ValueError):
+        classification_report(y, prob, names, positive=2)
+
+
+def test_breast_cancer_scores_malignant_as_the_positive_class():
+    from labcore.data import dataset_info, load_dataset
+
+    for info in (dataset_info("breast_cancer"), load_dataset("breast_cancer").info):  # the picker's and the data's
+        assert info.class_names[info.positive] == "malignant"
+    assert dataset_info("moons").positive is None  # no class of interest: class 1, as before

@@ -269,3 +269,66 @@ def test_forecasters_start_from_the_last_value():
     out = model(data.x_test[:4])
     np.testing.assert_allclose(out.detach().numpy(), data.x_test[:4, 0, -1:].expand(4, 3).numpy(), atol=1e-6)
     assert not isinstance(build_model(default_config("lstm"), load_dataset("recall")).net, FromLastValue)
+
+
+# -- issue 19: what the Sequences page shows ------------------------------------------------------------------------
+def test_the_forecast_chart_fits_the_actual_series_and_draws_it_on_top():
+    """On CO₂ the y-range followed the whole series (and every forecast), so the test part was a flat line
+    under seven forecast lines."""
+    from labcore.viz.sequences import forecast_figure
+
+    s = load_series("co2")
+    cut2, focus = int(len(s.values) * 0.85), int(len(s.values) * 0.85) - 72
+    test_t = s.time[cut2:]
+    forecasts = {f"model {i}": (test_t, s.values[cut2:] + 3 * (i - 3)) for i in range(5)}
+    forecasts |= {"·naive": (test_t, np.full(len(test_t), 300.0)), "·drift": (test_t, s.values[cut2:] - 40)}
+    fig = forecast_figure(s.time, s.values, (int(len(s.values) * 0.7), cut2), forecasts, focus_from=focus)
+    assert len(fig.data) == 8 and fig.data[-1].name == "Actual"  # drawn last: on top of all seven
+    assert fig.data[-1].line.width > max(tr.line.width for tr in fig.data[:-1])
+    assert fig.data[-1].legendrank < min(tr.legendrank for tr in fig.data[:-1])  # still first in the legend
+    shown = s.values[focus:]
+    lo, hi = fig.layout.yaxis.range
+    span = shown.max() - shown.min()
+    assert lo < shown.min() and hi > shown.max()  # the actual series is inside, with a margin
+    assert (hi - lo) < 1.5 * span  # fitted to it, not to the whole series (or to a wild forecast)
+    assert forecast_figure(s.time, s.values, (10, 20), {}).layout.yaxis.range is None  # no focus: autorange
+
+
+def test_sunspot_forecasts_are_never_negative_and_other_series_are_untouched():
+    from labcore.data.sequences import within_floor
+
+    sun, co2 = load_series("sunspots"), load_series("co2")
+    assert sun.floor == 0.0 and co2.floor is None and (sun.values >= 0).all()
+    starts = np.arange(200, len(sun.values))
+    drift = naive_forecasts(sun.values, starts, 3, sun.period)["seasonal_drift"]
+    assert drift.min() < 0  # the drift rule (and a network) do predict negative spot counts
+    clipped = within_floor(sun, drift)
+    assert clipped.min() == 0.0 and np.array_equal(clipped[drift > 0], drift[drift > 0])
+    wild = np.array([[-5.0, 320.0]])
+    assert within_floor(co2, wild) is wild
+
+
+def test_the_memory_intro_says_what_the_models_do_at_length_100():
+    """The intro claimed the GRU keeps the first token; at length 100, with the page's own settings, it
+    stops at 75% (three of four letters). The numbers the intro gives are the ones this run gives."""
+    from labcore.data.sequences import MAX_SEQ_LEN
+    from labcore.i18n import t
+    from labcore.links import read
+
+    values, _ = read("sequences", {})
+    length, epochs = 100, values["memory.epochs"]
+    assert length == MAX_SEQ_LEN  # the longest the page's slider offers
+    data = DataConfig(name="recall", seq_len=length, noise=values["memory.distractors"])
+    names = ["rnn", "gru", "lstm"]
+    cfg = compare_config(data, [default_config(n) for n in names], epochs=epochs, lr=3e-3)
+    bundle = load_dataset(data)
+    acc = {}
+    for i, name in enumerate(names):
+        trainer = Trainer(cfg.run(i), bundle)
+        trainer.fit()
+        acc[name] = trainer.evaluate(bundle.x_test, bundle.y_test)[1]
+    intro = t("sequences.memory_intro")
+    assert acc["rnn"] <= 0.3 and "chance (25%)" in intro, acc
+    assert 0.6 <= acc["gru"] <= 0.9 and "GRU settles at 75%" in intro, acc
+    assert acc["lstm"] >= 0.95 and "LSTM and the Transformer still reach 100% at length 100" in intro, acc
+    assert "GRU keep" not in intro and "the GRU and the Transformer keep it" not in intro

@@ -357,3 +357,25 @@ def test_every_jpeg_name_is_accepted_and_refusals_name_what_is():
     with pytest.raises(LabError) as err:
         bundle_from_files({"a": [("x.png", b"nope")], "b": [("y.png", b"nope")]})
     assert err.value.key == "transfer.upload.no_images" and "JPEG (.jpg" in err.value.message()
+
+
+def _browser_takes(types: list[str], name: str, mime: str) -> bool:
+    """Streamlit's own check in the browser (FileUploader: accepted by MIME type, or by how the name ends);
+    a file it refuses shows "<mime> files are not allowed." and never reaches the page."""
+    from streamlit.elements.lib.file_uploader_utils import normalize_upload_file_type
+
+    allowed = normalize_upload_file_type(types)
+    mimes, suffixes = [t for t in allowed if "/" in t], [t for t in allowed if "/" not in t]
+    return mime in mimes or any(name.lower().endswith(s) for s in suffixes)
+
+
+def test_a_jpeg_is_never_refused_by_the_browser_whatever_its_name():
+    """Issue 19: "image/jpeg files are not allowed" for a JPEG (a .jfif, a phone photo without a suffix, a
+    drawing saved as JPEG). Every image uploader in app/ takes its types from `uploader_types`."""
+    photo = (".png", *JPEG_SUFFIXES)
+    types = uploader_types(photo)
+    for name in [f"me{s}" for s in JPEG_SUFFIXES] + ["ME.JFIF", "photo", "IMG_0001.jpg_large"]:
+        assert _browser_takes(types, name, "image/jpeg"), name
+    assert _browser_takes(types, "drawing.png", "image/png")
+    assert not _browser_takes(types, "scan.heic", "image/heic")  # refused: the caption names what is accepted
+    # (tests/app/test_transfer_page.py checks both Try it uploaders, the drawing one included, on the page)

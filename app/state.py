@@ -3,6 +3,7 @@ jobs to the engine's reaper when its connection closes, the current language, an
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import uuid
@@ -38,6 +39,11 @@ def registry() -> Engine:
     """One engine per server process, shared by every tab: it runs as many jobs at once as the machine takes
     (labcore.engine.capacity: LAB_MAX_JOBS, or 2 on 2 cores) and queues the rest fairly. A tab whose
     connection is gone keeps its jobs for LAB_ORPHAN_GRACE_S seconds (default 30) in case it reconnects."""
+    # The half million objects torch, plotly, pandas and the rest create at import live as long as the
+    # process: freeze them, so that Python's own full collections (rare) skip them. Streamlit's collection
+    # after every run is off (.streamlit/config.toml): it took 0.2 s with the GIL held, and five tabs
+    # polling twice a second starved the training threads until nothing moved.
+    gc.freeze()
     return Engine(alive=_session_exists, orphan_grace_s=float(os.environ.get("LAB_ORPHAN_GRACE_S", 30)))
 
 

@@ -73,15 +73,14 @@ def _setup_line(c) -> str:
 
 
 if job is not None:  # name what is (or was) training: the sidebar can be changed while it runs
-    st.caption(tr("train.running_setup" if active else "train.finished_setup", setup=_setup_line(job.config)))
+    which = "queued_setup" if job.status == "queued" else "running_setup" if active else "finished_setup"
+    st.caption(tr(f"train.{which}", setup=_setup_line(job.config)))
     if active and job.config != cfg:
         st.info(tr("train.sidebar_changed"), icon=":material/info:")
 
 
 # -- live panel: redrawn every half second while a job runs ---------------------------------------------
 def _status_line(j: TrainingJob) -> None:
-    if waiting_notice(j):
-        return
     p = j.progress()
     frac = p["step"] / p["total_steps"] if p["total_steps"] else 0.0
     eta = "–" if not math.isfinite(p["eta_s"]) else f"{p['eta_s']:.0f} s"
@@ -96,6 +95,8 @@ def live_panel() -> None:
     if j is None:
         st.info(tr("train.press_train"))
         st.plotly_chart(training_curves_figure([], [], lang=lang()), key="curves")
+        return
+    if waiting_notice(j):  # in line: no curves yet, and no "Press Train" on an empty chart either
         return
     _status_line(j)
     steps, epochs = read_log(j)

@@ -23,6 +23,8 @@ SETTINGS = {
     "sequences": ("seq.horizon", "slider", "forecast.horizon=2"),
     "attention": ("att.layers", "slider", "text.layers=3"),
     "autoencoders": ("ae.latent", "slider", "latent_dim=3"),
+    "neurons": ("nr.perceptron.w1", "slider", "perceptron.w1=1.1"),
+    "convolution": ("conv.pos", "slider", "pos=19"),
 }
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import links
+from app import attention_steps, links
 from app.compare import job_buttons, job_error, live_panel, progress_line
 from app.state import data_preview, lang, tr
 from labcore.config import DataConfig
@@ -86,6 +86,8 @@ def _text_results(job: CompareJob) -> None:
                      format_func=lambda k: f"{k}: {tokens[k]}")
     st.plotly_chart(query_bars_figure(maps[-1, :, q].mean(0), tokens, tokens[q], lang=lang()), key="att.query_fig")
     st.caption(tr("attention.caveat"))
+    st.divider()
+    attention_steps.show(c.trainer.model, data, data.x_test[i : i + 1], words)
 
 
 # -- vision transformer ------------------------------------------------------------------------------------------

@@ -73,3 +73,55 @@ def rollout_overlay_figure(images: np.ndarray, heat: np.ndarray, titles: list[st
     fig.update_yaxes(visible=False)
     fig.update_annotations(font_size=11)
     return style(fig, height=int(rows * 125) + 40)
+
+
+# -- one head step by step (labcore.explain.attention_steps) ------------------------------------------------------
+def _matrix(fig: go.Figure, z: np.ndarray, rows: list[str], row: int, col: int, scale: str, hover: str,
+            mid: float | None = 0.0) -> None:
+    bound = float(np.abs(z).max()) or 1.0
+    fig.add_trace(go.Heatmap(z=z, y=rows, x=[str(i) for i in range(z.shape[1])], colorscale=scale, showscale=False,
+                             zmid=mid, zmin=-bound if mid is not None else None, zmax=bound if mid is not None else None,
+                             hovertemplate=hover + "<extra></extra>"), row=row, col=col)
+
+
+def embedding_steps_figure(token: np.ndarray, position: np.ndarray, tokens: list[str], *, lang: str = "en") -> go.Figure:
+    """The first block's input, built up: each token's vector + its position's vector = what the block reads."""
+    labels = _labels(tokens)
+    names = [t(f"attention.viz.{k}", lang) for k in ("token_part", "position_part", "block_input")]
+    fig = make_subplots(rows=1, cols=3, subplot_titles=names, shared_yaxes=True, horizontal_spacing=0.04)
+    hover = "%{y} · " + t("attention.viz.dim", lang) + " %{x}: %{z:.3f}"
+    for col, z in enumerate((token, position, token + position), 1):
+        _matrix(fig, z, labels, 1, col, "RdBu_r", hover)
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 10})
+    fig.update_xaxes(title_text=t("attention.viz.dim", lang), showticklabels=False)
+    return style(fig, height=max(240, 18 * len(tokens) + 110))
+
+
+def head_steps_figure(steps, tokens: list[str], query: int, *, lang: str = "en") -> go.Figure:
+    """Q, K and V of one head (the query's row framed), then for that query: the scores Q·K/√d_k over the
+    keys, the softmax of them (the attention weights) and the weighted sum of V the head hands on."""
+    labels = _labels(tokens)
+    top = [t(f"attention.viz.{k}", lang) for k in ("queries", "keys", "values")]
+    bottom = [t("attention.viz.scores", lang, d=steps.d_k), t("attention.viz.softmax", lang),
+              t("attention.viz.weighted_sum", lang)]
+    fig = make_subplots(rows=2, cols=3, subplot_titles=top + bottom, vertical_spacing=0.2, horizontal_spacing=0.06,
+                        row_heights=[0.58, 0.42])
+    hover = "%{y} · " + t("attention.viz.dim", lang) + " %{x}: %{z:.3f}"
+    for col, z in enumerate((steps.q, steps.k, steps.v), 1):
+        _matrix(fig, z, labels, 1, col, "RdBu_r", hover)
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 10}, row=1)
+    fig.update_xaxes(showticklabels=False, title_text=t("attention.viz.dim", lang), row=1)
+    # the query's row on Q (the one that asks), all rows of K and V (every key answers)
+    fig.add_shape(type="rect", x0=-0.5, x1=steps.d_k - 0.5, y0=query - 0.5, y1=query + 0.5, line={"color": "#111",
+                  "width": 2}, xref="x", yref="y")
+    fig.add_trace(go.Bar(x=labels, y=steps.scores[query], marker_color="#9C755F",
+                         hovertemplate="%{x}: %{y:.3f}<extra></extra>"), row=2, col=1)
+    fig.add_trace(go.Bar(x=labels, y=steps.weights[query], marker_color="#4E79A7",
+                         hovertemplate="%{x}: %{y:.1%}<extra></extra>"), row=2, col=2)
+    fig.add_trace(go.Bar(x=[str(i) for i in range(steps.d_k)], y=steps.out[query], marker_color="#59A14F",
+                         hovertemplate=t("attention.viz.dim", lang) + " %{x}: %{y:.3f}<extra></extra>"), row=2, col=3)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1], row=2, col=2)
+    fig.update_xaxes(tickangle=-45, tickfont={"size": 10}, row=2)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(showlegend=False)
+    return style(fig, height=max(520, 30 * len(tokens) + 330))

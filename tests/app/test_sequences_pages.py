@@ -120,11 +120,25 @@ def test_attention_page_trains_a_transformer_and_shows_heads():
     at = _page("views/attention.py")
     assert at.title[0].value.startswith("Attention")
     at.slider(key="att.text_epochs").set_value(2).run()
+    at.slider(key="att.layers").set_value(2).run()
     at.button(key="att.text_job.train").click().run()
     _wait_done(at, "att.text_job")
     assert any(s.value == "Attention maps" for s in at.subheader)
     assert "the model says" in _markdown(at)
     assert at.selectbox(key="att.query.0").value is not None  # the [?] token is the default query
+    # one head, step by step: the knobs redraw without an error; a typed sentence is read or refused in words
+    assert any(s.value == "One head, step by step" for s in at.subheader)
+    assert len(at.get("plotly_chart")) >= 4  # curves, heads, query bars, embeddings, Q/K/V
+    at.selectbox(key="att.steps.layer").set_value(2).run()
+    at.select_slider(key="att.steps.temperature").set_value(0.1).run()
+    at.toggle(key="att.steps.causal").set_value(True).run()
+    assert not at.exception and not at.warning
+    at.text_input(key="att.steps.typed").set_value("the dragon that the author liked [?] new").run()
+    assert not at.exception and "dragon" in at.warning[0].value
+    at.text_input(key="att.steps.typed").set_value("the books that the author liked [?] new").run()
+    assert not at.exception and not at.warning
+    shown = next(s for s in at.selectbox if s.key.startswith("att.steps.query."))
+    assert shown.key == "att.steps.query.[CLS]|the|books|that|the|author|liked|[?]|new" and shown.value == 7
 
 
 def test_attention_page_trains_a_vit_and_shows_rollout():

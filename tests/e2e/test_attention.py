@@ -24,6 +24,19 @@ def test_sentences_then_vit(page, server):
     shot(page, "attention-sentences")
     chart_shot(page, 1, "attention-heads")
     chart_shot(page, 2, "attention-query")
+    # one head, step by step: a typed sentence is read, and the Q/K/V view redraws for it
+    expect(page.get_by_text("One head, step by step", exact=True)).to_be_visible()
+    typed = page.get_by_role("textbox", name="Or type a sentence with the task's words")
+    typed.fill("the idea near the students [?] popular")
+    typed.press("Enter")
+    charts = page.locator("[data-testid='stPlotlyChart']")
+    expect(charts.nth(4)).to_contain_text("students", timeout=30_000)  # Q, K, V rows are the typed words
+    wait_for_app(page)
+    no_exception(page)
+    expect(page.get_by_text("has never seen", exact=False)).to_have_count(0)
+    page.wait_for_timeout(1000)  # the charts of the rerun settle before their pictures are taken
+    chart_shot(page, 3, "attention-steps-embed")
+    chart_shot(page, 4, "attention-steps-head")
 
     page.get_by_role("tab", name="Vision Transformer").click()
     page.get_by_role("button", name="Train the ViT").click()
@@ -31,5 +44,4 @@ def test_sentences_then_vit(page, server):
     wait_for_app(page)
     no_exception(page)
     shot(page, "attention-vit")
-    charts = page.locator("[data-testid='stPlotlyChart']")
     chart_shot(page, charts.count() - 1, "attention-rollout")

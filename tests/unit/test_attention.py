@@ -88,3 +88,62 @@ def test_transformer_solves_agreement_and_its_answer_looks_at_the_head_noun():
     assert np.mean(share) > 1.0
     fig = attention_heads_figure(maps[0][:, :, :5, :5], ["[CLS]", "the", "idea", MASK, "new"])
     assert len(fig.data) == maps.shape[1] * maps.shape[2]
+
+
+# -- one head, step by step (lesson 11) ---------------------------------------------------------------------------
+@pytest.mark.parametrize("layer,head", [(0, 0), (1, 1)])
+def test_step_by_step_weights_are_the_ones_the_model_used(layer, head):
+    """Recomputed from the block's input and its projection weights, the head's softmax equals the map the model
+    kept in its own forward pass, and the weighted sum equals F.scaled_dot_product_attention's."""
+    import torch
+    import torch.nn.functional as F
+
+    from labcore.explain.attention_steps import attention_steps
+
+    data = load_dataset("agreement")
+    model = build_model(ModelConfig(name="transformer", depth=2, heads=2, width=16), data, seed=1)
+    x = data.x_test[3:4]
+    steps = attention_steps(model, x, layer, head)
+    maps, _ = attention_maps(model, x)
+    np.testing.assert_allclose(steps.weights, maps[0, layer, head], atol=1e-5)
+    np.testing.assert_allclose(steps.weights.sum(-1), 1.0, atol=1e-5)
+    q, k, v = (torch.from_numpy(a)[None, None] for a in (steps.q, steps.k, steps.v))
+    np.testing.assert_allclose(steps.out, F.scaled_dot_product_attention(q, k, v)[0, 0].numpy(), atol=1e-5)
+    causal = attention_steps(model, x, layer, head, causal=True)
+    np.testing.assert_allclose(causal.out, F.scaled_dot_product_attention(q, k, v, is_causal=True)[0, 0].numpy(),
+                               atol=1e-5)
+    assert np.all(np.triu(causal.weights, 1) == 0) and causal.weights[0, 0] == pytest.approx(1.0)
+    # the first block's input is the token vectors plus the learned positions
+    first = attention_steps(model, x, 0, 0)
+    np.testing.assert_allclose(first.block_input, first.token + first.position, atol=1e-5)
+    assert steps.d_k == 8 and steps.heads == 2
+
+
+def test_temperature_sharpens_or_flattens_the_softmax():
+    from labcore.explain.attention_steps import attention_steps
+
+    data = load_dataset("agreement")
+    model = build_model(ModelConfig(name="transformer", depth=1, heads=2, width=16), data, seed=0)
+    x = data.x_test[:1]
+    base = attention_steps(model, x, 0, 0)
+    cold, hot = attention_steps(model, x, 0, 0, temperature=0.01), attention_steps(model, x, 0, 0, temperature=100)
+    row = 0
+    assert cold.weights[row].argmax() == base.scores[row].argmax() and cold.weights[row].max() > 0.99
+    assert hot.weights[row].max() - hot.weights[row].min() < base.weights[row].max() - base.weights[row].min()
+    np.testing.assert_allclose(cold.scores, base.scores)  # the knob changes the softmax, not the scores
+
+
+def test_a_typed_sentence_is_encoded_like_the_data_set():
+    from labcore.explain.attention_steps import encode_words
+
+    data = load_dataset("agreement")
+    vocab = data.extras["vocab"]
+    words = [vocab[int(k)] for k in data.extras["ids_test"][0] if vocab[int(k)] != PAD]
+    x, unknown = encode_words(words, vocab, data.input_shape[1], PAD)
+    assert unknown == [] and torch_equal(x, data.x_test[:1])
+    assert encode_words(["the", "dragon"], vocab, data.input_shape[1], PAD) == (None, ["dragon"])
+    assert encode_words(["the"] * 11, vocab, data.input_shape[1], PAD)[0] is None  # longer than the model reads
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a == b).all())

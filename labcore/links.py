@@ -361,8 +361,8 @@ def attention(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("text.heads", 2, choices=tuple(HEADS))
     yield Param("text.epochs", 12, lo=1, hi=40, step=1)
     yield Param("vit.data", IMAGE_SETS[0], choices=tuple(IMAGE_SETS))
-    yield Param("vit.epochs", 10, lo=1, hi=40, step=1)
-    yield Param("vit.width", 32, choices=tuple(VIT_WIDTHS))
+    yield Param("vit.epochs", 25, lo=1, hi=40, step=1)
+    yield Param("vit.width", 64, choices=tuple(VIT_WIDTHS))
 
 
 # -- Autoencoders (labcore.autoencoders.AEConfig's fields; defaults are the page's) ------------------------------

@@ -16,11 +16,11 @@ from app.compare import job_buttons, job_error, live_panel, progress_line
 from app.state import data_preview, lang, tr
 from labcore.config import DataConfig
 from labcore.data.sequences import MASK, PAD, tokens_of
-from labcore.explain.attention import attention_maps, rollout_heatmaps
+from labcore.explain.attention import attention_maps, attention_rollout, rollout_heatmaps
 from labcore.links import HEADS, IMAGE_SETS, TEXT_SETS, VIT_WIDTHS
 from labcore.models import default_config
-from labcore.train.compare import CompareConfig, CompareJob, compare_config
-from labcore.viz.attention import attention_heads_figure, query_bars_figure, rollout_overlay_figure
+from labcore.train.compare import CompareConfig, CompareJob, compare_config, vit_config
+from labcore.viz.attention import attention_heads_figure, query_layers_figure, rollout_overlay_figure
 from labcore.viz.sequences import compare_curves_figure
 
 TEXT_KEY, VIT_KEY = "att.text_job", "att.vit_job"
@@ -84,7 +84,12 @@ def _text_results(job: CompareJob) -> None:
     default_query = tokens.index(MASK) if MASK in tokens else 0
     q = st.selectbox(tr("attention.query"), list(range(len(tokens))), index=default_query, key=f"att.query.{i}",
                      format_func=lambda k: f"{k}: {tokens[k]}")
-    st.plotly_chart(query_bars_figure(maps[-1, :, q].mean(0), tokens, tokens[q], lang=lang()), key="att.query_fig")
+    # each layer's view (heads averaged), then attention followed through all layers (rollout): the decision is
+    # read after the last layer, but what it gathered may have been picked up earlier
+    series = {tr("attention.viz.layer_n", layer=k + 1): maps[k, :, q].mean(0) for k in range(len(maps))}
+    series[tr("attention.viz.rollout")] = attention_rollout(maps)[q]
+    st.plotly_chart(query_layers_figure(series, tokens, tokens[q], lang=lang()), key="att.query_fig")
+    st.caption(tr("attention.rollout_text_help"))
     st.caption(tr("attention.caveat"))
     st.divider()
     attention_steps.show(c.trainer.model, data, data.x_test[i : i + 1], words)
@@ -97,9 +102,7 @@ def _vit_tab() -> None:
     name = left.selectbox(tr("ui.dataset"), IMAGE_SETS, key="att.vit_data", format_func=lambda n: tr(f"datasets.{n}"))
     epochs = mid.slider(tr("ui.epochs"), 1, 40, key="att.vit_epochs")
     width = right.select_slider(tr("attention.width"), VIT_WIDTHS, key="att.vit_width")
-    model = replace(default_config("vit"), width=width)
-    data = DataConfig(name=name, n_samples=600 if name == "shapes" else 0)
-    cfg = compare_config(data, [model], epochs=epochs, lr=3e-3)
+    cfg = vit_config(name, epochs=epochs, width=width)
     _panel(cfg, VIT_KEY, tr("attention.train_vit"), "att.vit_curves", _vit_results)
 
 

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from labcore.i18n import t
-from labcore.viz.theme import style
+from labcore.viz.theme import style, styled_figure
 
 
 def _labels(tokens: list[str]) -> list[str]:
@@ -35,15 +35,6 @@ def attention_heads_figure(maps: np.ndarray, tokens: list[str], *, lang: str = "
     fig.update_xaxes(tickangle=-45, tickfont={"size": 10})
     size = max(260, 26 * len(tokens) + 120)
     return style(fig, height=size * layers)
-
-
-def query_bars_figure(weights: np.ndarray, tokens: list[str], query: str, *, lang: str = "en") -> go.Figure:
-    """One query's attention over the keys, averaged over heads, as bars (the row of the heatmap)."""
-    fig = go.Figure(go.Bar(x=_labels(tokens), y=weights, marker_color="#4E79A7",
-                           hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    fig.update_layout(yaxis={"tickformat": ".0%", "title": t("attention.viz.weight", lang)},
-                      title={"text": t("attention.viz.query_title", lang, query=query), "font": {"size": 14}})
-    return style(fig, height=260)
 
 
 def rollout_overlay_figure(images: np.ndarray, heat: np.ndarray, titles: list[str], *, cols: int = 6,
@@ -125,3 +116,16 @@ def head_steps_figure(steps, tokens: list[str], query: int, *, lang: str = "en")
     fig.update_annotations(font_size=12)
     fig.update_layout(showlegend=False)
     return style(fig, height=max(520, 30 * len(tokens) + 330))
+
+
+def query_layers_figure(series: dict[str, np.ndarray], tokens: list[str], query: str, *, lang: str = "en") -> go.Figure:
+    """One query's attention over the keys as grouped bars: one series per layer (heads averaged), and the
+    rollout through all layers as the last (darkest) one."""
+    labels = _labels(tokens)
+    blues = ["#C6DBEF", "#9ECAE1", "#6BAED6", "#4292C6"]
+    bars = [go.Bar(x=labels, y=weights, name=name, marker_color="#08306B" if k == len(series) - 1 else blues[k % 4],
+                   hovertemplate=name + " · %{x}: %{y:.1%}<extra></extra>") for k, (name, weights) in enumerate(series.items())]
+    layout = {"barmode": "group", "yaxis": {"tickformat": ".0%", "title": t("attention.viz.weight", lang)},
+              "title": {"text": t("attention.viz.query_layers_title", lang, query=query), "font": {"size": 14}},
+              "legend": {"x": 1.0, "xanchor": "right"}, "margin": {"t": 64}}
+    return styled_figure(bars, layout, height=320)

@@ -395,7 +395,7 @@ def autoencoders(v: Mapping[str, Any]) -> Iterator[Param]:
 
 
 # -- Neurons and losses (lessons 2 and 3, labcore.basics; one name per widget, grouped by panel) --------------------
-NEURON_PANELS = ("perceptron", "activations", "depth", "losses", "backprop")
+NEURON_PANELS = ("perceptron", "activations", "depth", "approximation", "losses", "backprop")
 NEURON_RANGES: dict[str, tuple[float, float, float]] = {
     "weight": (-3.0, 3.0, 0.1), "x": (-6.0, 6.0, 0.1), "layers": (1, 6, 1), "yhat": (0.01, 0.99, 0.01),
     "logit": (-5.0, 5.0, 0.1), "input": (-2.0, 2.0, 0.1), "seed": (0, 99, 1), "step": (0, 15, 1),
@@ -403,6 +403,7 @@ NEURON_RANGES: dict[str, tuple[float, float, float]] = {
 
 
 def neurons(v: Mapping[str, Any]) -> Iterator[Param]:
+    from labcore.basics import approximation as approx
     from labcore.basics.backprop import HIDDEN
     from labcore.basics.neurons import ACTIVATIONS
 
@@ -418,6 +419,11 @@ def neurons(v: Mapping[str, Any]) -> Iterator[Param]:
     yield r("act.x", 0.0, "x")
     yield r("depth.layers", 3, "layers")
     yield Param("depth.relu", False)
+    yield Param("approx.target", "wiggle", choices=approx.TARGETS)
+    yield Param("approx.width", 4, choices=approx.WIDTHS)
+    yield Param("approx.act", "tanh", choices=tuple(approx.ACTIVATIONS))
+    yield Param("approx.deep", False)
+    yield Param("approx.points", approx.DEFAULT_POINTS)
     yield r("loss.yhat", 0.8, "yhat")
     yield Param("loss.y", 1, choices=(0, 1))
     for k, z in enumerate((2.0, 1.0, -1.0), 1):

@@ -217,6 +217,7 @@ def _other() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
         ("perceptron", "2", "neurons", {}, ()),
         ("sigmoid-vanishes", "2", "neurons", {"panel": "activations", "act.x": "5"}, ("12",)),
         ("depth-collapses", "2", "neurons", {"panel": "depth"}, ()),
+        ("universal-approximation", "2", "neurons", {"panel": "approximation", "approx.width": "3"}, ()),
         ("bce-explodes", "3", "neurons", {"panel": "losses", "loss.yhat": "0.01"}, ()),
         ("backprop-steps", "3", "neurons", {"panel": "backprop"}, ()),
     ]

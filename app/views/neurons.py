@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import links, present
+from app import approximation, links, present
 from app.state import lang, tr
 from labcore.basics import backprop, figures, losses, neurons
 from labcore.i18n import DEFAULT_LANG
@@ -180,8 +180,8 @@ ss.setdefault(PANEL, NEURON_PANELS[0])
 ss[TAB] = tr(f"neurons.tab_{ss[PANEL]}")
 st.title(tr("neurons.title"))
 st.caption(tr("neurons.intro"))
-PANELS = {"perceptron": _perceptron, "activations": _activations, "depth": _depth_panel, "losses": _losses,
-          "backprop": _backprop}
+PANELS = {"perceptron": _perceptron, "activations": _activations, "depth": _depth_panel,
+          "approximation": approximation.panel, "losses": _losses, "backprop": _backprop}
 tabs = st.tabs([tr(f"neurons.tab_{p}") for p in NEURON_PANELS], key=TAB, on_change=_on_tab)
 for tab, panel in zip(tabs, NEURON_PANELS, strict=True):
     with tab:

@@ -12,7 +12,7 @@ from labcore.basics.losses import CrossEntropy
 from labcore.basics.neurons import BOX, VANISH, Curve, DepthResult, SoftmaxView
 from labcore.i18n import t
 from labcore.viz.points import decision_boundary_figure
-from labcore.viz.theme import BAD_COLOR, GOOD_COLOR, NEUTRAL_COLOR, PALETTE, rgba, styled_figure
+from labcore.viz.theme import BAD_COLOR, GOOD_COLOR, NEUTRAL_COLOR, PALETTE, log_axis, rgba, styled_figure
 
 HEIGHT = 420
 CURVE, SLOPE = PALETTE[0], PALETTE[1]
@@ -217,3 +217,38 @@ def graph_figure(walk: Walk, step: int, *, lang: str = "en") -> go.Figure:
                            name=t("neurons.viz.gradient", lang), hoverinfo="skip", cliponaxis=False))
     hidden = {"xaxis": {"visible": False, "range": [-0.6, 7.9]}, "yaxis": {"visible": False, "range": [-3.0, 5.9]}}
     return styled_figure(data, {**hidden, "plot_bgcolor": "rgba(0,0,0,0)"}, height=520, lang=lang)
+
+
+# -- universal approximation --------------------------------------------------------------------------------------
+def approximation_figure(fits: list, labels: list[str], points: np.ndarray | None = None, *,
+                         lang: str = "en") -> go.Figure:
+    """Top: the target (black) and each network's fit; bottom: each fit's error |fit − target| along x."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.08)
+    first = fits[0]
+    fig.add_trace(go.Scatter(x=first.x, y=first.y, mode="lines", name=t("neurons.viz.target", lang),
+                             line={"color": "black", "width": 2, "dash": "dot"}), row=1, col=1)
+    if points is not None:
+        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name=t("neurons.viz.your_points", lang),
+                                 marker={"color": "black", "size": 9}), row=1, col=1)
+    for k, (f, label) in enumerate(zip(fits, labels, strict=True)):
+        color = PALETTE[k % len(PALETTE)]
+        fig.add_trace(go.Scatter(x=f.x, y=f.fit, mode="lines", name=label, line={"color": color, "width": 3},
+                                 legendgroup=label), row=1, col=1)
+        fig.add_trace(go.Scatter(x=f.x, y=np.abs(f.fit - f.y), mode="lines", name=label, showlegend=False,
+                                 legendgroup=label, line={"color": color, "width": 2}, fill="tozeroy",
+                                 fillcolor=rgba(color, 0.15)), row=2, col=1)
+    fig.update_yaxes(title_text="y", zeroline=False, row=1, col=1)
+    fig.update_yaxes(title_text=t("neurons.viz.abs_error", lang), rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text="x", row=2, col=1)
+    return styled_figure(list(fig.data), fig.layout.to_plotly_json(), height=HEIGHT + 60, hovermode="x unified")
+
+
+def approximation_loss_figure(fits: list, labels: list[str], *, lang: str = "en") -> go.Figure:
+    """Training loss (MSE) per Adam step, log scale."""
+    data = [go.Scatter(y=f.losses, mode="lines", name=label, line={"color": PALETTE[k % len(PALETTE)], "width": 2})
+            for k, (f, label) in enumerate(zip(fits, labels, strict=True))]
+    layout = {"xaxis": _axis(t("neurons.viz.adam_step", lang)),
+              "yaxis": _axis(t("neurons.viz.mse_loss", lang), **log_axis(*(f.losses for f in fits)))}
+    return styled_figure(data, layout, height=260, hovermode="x unified")

@@ -36,11 +36,12 @@ def page() -> AppTest:
 
 def test_every_panel_draws_and_the_widgets_offer_what_the_link_offers(page):
     at = page
-    assert [t.label for t in at.tabs] == ["Perceptron", "Activations", "Depth", "Losses", "Backpropagation"]
+    assert [t.label for t in at.tabs] == ["Perceptron", "Activations", "Depth", "Universal approximation", "Losses",
+                                          "Backpropagation"]
     assert len(_charts(at)) == 6  # perceptron, activation, depth, loss, cross-entropy, graph
     values, _ = links.read("neurons", {})
     for p in links.neurons(values):
-        if p.name == "panel":
+        if p.name == "panel" or p.name == "approx.points":  # the points box shows only for "your points"
             continue
         widget = at.get_by_key("nr." + p.name)
         assert widget is not None, p.name
@@ -108,3 +109,46 @@ def test_the_page_in_hebrew():
     assert at.session_state["nr.panel"] == "losses"
     assert at.slider(key="nr.loss.yhat").value == 0.01
     assert at.warning  # the confident mistake
+
+
+def _approximation(at: AppTest, timeout: float = 60.0) -> AppTest:
+    """Rerun until the approximation tab's background fit has been drawn."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if "mean squared error" in " ".join(m.value for m in at.markdown):
+            return at
+        time.sleep(0.2)
+    raise AssertionError("the fit was not drawn")
+
+
+def test_universal_approximation_fits_more_closely_with_more_neurons():
+    at = _open(panel="approximation", **{"approx.target": "wiggle", "approx.width": "2"})
+    text = lambda: " ".join(m.value for m in _approximation(at).markdown)  # noqa: E731
+    narrow = float(text().split("mean squared error ")[1].split()[0])
+    at.select_slider(key="nr.approx.width").set_value(32)
+    wide = float(text().split("mean squared error ")[1].split()[0])
+    assert wide < narrow / 10, (narrow, wide)
+    at.toggle(key="nr.approx.deep").set_value(True)
+    shown = text()
+    assert "32 neurons · 97 weights" in shown and "8 × 8 × 8 neurons" not in shown and " × " in shown
+
+
+def test_typed_points_are_read_or_refused_in_words():
+    at = _open(panel="approximation", **{"approx.target": "points"})
+    _approximation(at)
+    at.text_input(key="nr.approx.points").set_value("0 1, 0 2, nan 3").run()
+    assert not at.exception and "cannot be read" in at.warning[0].value
+    at.text_input(key="nr.approx.points").set_value("-2 1, 0 -1, 2 1")
+    _approximation(at)
+    assert not at.warning
+
+
+def test_too_few_weights_for_a_deeper_net_is_said_not_faked():
+    at = _open(panel="approximation", **{"approx.width": "2", "approx.deep": "1"})
+    _approximation(at)
+    assert any("no deeper net to compare" in i.value for i in at.info)
+    assert " × " not in " ".join(m.value for m in at.markdown)

@@ -164,3 +164,45 @@ def test_link_schema_offers_every_hidden_and_activation():
     values, ignored = links.read("neurons", {"bp.hidden": "relu", "act.name": "gelu", "perceptron.w1": "99"})
     assert ignored == [] and values["bp.hidden"] == "relu" and values["perceptron.w1"] == 3.0
     assert set(HIDDEN) <= {"sigmoid", "tanh", "relu"}
+
+
+# -- universal approximation ----------------------------------------------------------------------------------------
+def test_more_hidden_neurons_fit_a_wiggle_more_closely_and_the_error_is_measured():
+    from labcore.basics import approximation as approx
+
+    errors = [approx.fit("wiggle", (w,)).mse for w in (1, 4, 32)]
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 0.02, errors
+    f = approx.fit("sine", (8,), "relu", steps=300)
+    assert f.params == 3 * 8 + 1 and len(f.losses) == 300
+    assert f.mse == pytest.approx(float(np.mean((f.fit - np.sin(f.x)) ** 2)))
+    assert f.losses[-1] < f.losses[0]
+
+
+def test_the_deeper_net_never_has_more_weights():
+    from labcore.basics import approximation as approx
+
+    for w in approx.WIDTHS:
+        deep = approx.same_budget_deep(w)
+        if w < 3:  # 3·2 + 1 = 7 weights; three layers of one neuron already have 8
+            assert deep is None
+            continue
+        assert len(deep) == 3 and approx.count(approx.mlp(deep)) <= approx.count(approx.mlp((w,)))
+    assert approx.same_budget_deep(32) == (5, 5, 5)  # 3·32 + 1 = 97 weights; (5, 5, 5) has 76, (6, 6, 6) 115
+
+
+@pytest.mark.parametrize("text", ["", "1 2", "0 1, 0 2", "nan 1, 1 2", "a b, 1 2", "0 1 2, 1 2", "9 1, 1 2",
+                                  "0 1e9, 1 2", ", ".join(f"{i / 10} 0" for i in range(21))])
+def test_typed_points_that_cannot_be_fitted_are_refused(text):
+    from labcore.basics import approximation as approx
+    from labcore.i18n import LabError
+
+    with pytest.raises(LabError):
+        approx.parse_points(text)
+
+
+def test_typed_points_are_joined_by_straight_lines():
+    from labcore.basics import approximation as approx
+
+    pts = approx.parse_points(" 2 1, -2 -1 ")
+    assert pts.tolist() == [[-2.0, -1.0], [2.0, 1.0]]
+    assert approx.target("points", np.array([-3.0, 0.0, 1.0]), pts).tolist() == [-1.0, 0.0, 0.5]

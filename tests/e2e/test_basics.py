@@ -1,0 +1,44 @@
+"""Real browser: the instant pages of the first lessons. Every tab of Neurons and losses and of Convolution draws
+from a link with no exception box; the universal-approximation tab trains in the background and draws its fit;
+a typed kernel of NaNs gets a sentence, not a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from labcore.links import NEURON_PANELS
+from tests.e2e.conftest import ARTIFACTS, no_exception, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+
+def test_every_neurons_tab_opens_from_its_link_and_the_approximation_trains(page, server):
+    url, _ = server
+    for panel in NEURON_PANELS:
+        page.goto(f"{url}/neurons?panel={panel}")
+        wait_for_app(page)
+        no_exception(page)
+        expect(page.get_by_role("tab", selected=True)).to_have_count(1)
+    page.goto(f"{url}/neurons?panel=approximation&approx.width=16&approx.deep=1")
+    wait_for_app(page)
+    expect(page.get_by_text("mean squared error", exact=False).first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("16 neurons · 49 weights: mean squared error", exact=False)).to_be_visible()
+    expect(page.get_by_text("3 × 3 × 3 neurons · 34 weights: mean squared error", exact=False)).to_be_visible()
+    wait_for_app(page)
+    no_exception(page)
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("[data-testid='stPlotlyChart']:visible").first.screenshot(path=str(ARTIFACTS / "neurons-approximation.png"))
+
+
+def test_a_kernel_of_nans_is_refused_in_words(page, server):
+    url, _ = server
+    page.goto(f"{url}/convolution?kernel=custom&custom=nan%20nan%3B%20nan%20nan")
+    wait_for_app(page)
+    no_exception(page)
+    expect(page.get_by_role("alert").first).to_be_visible()
+    for tab in page.get_by_role("tab").all():
+        tab.click()
+        wait_for_app(page)
+        no_exception(page)

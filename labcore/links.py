@@ -444,6 +444,7 @@ def neurons_names() -> list[str]:
 # -- Convolution (lessons 7 and 8, labcore.basics.convolution; one name per widget, grouped by tab) -------------
 def convolution(v: Mapping[str, Any]) -> Iterator[Param]:
     from labcore.basics import convolution as cv
+    from labcore.train.compare import MLP_VS_CNN_DATA
 
     yield Param("source", cv.SOURCES[0], choices=cv.SOURCES)
     if v["source"] in cv.N_IMAGES:
@@ -462,6 +463,8 @@ def convolution(v: Mapping[str, Any]) -> Iterator[Param]:
     for name, (lo, hi, default) in cv.CALC.items():
         yield Param(f"calc.{name}", default, lo=lo, hi=hi, step=1)
     yield Param("calc.bias", False)
+    yield Param("mvc.data", MLP_VS_CNN_DATA[0], choices=MLP_VS_CNN_DATA)
+    yield Param("mvc.epochs", 10, lo=1, hi=30, step=1)
 
 
 # -- every page ----------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from app import links
+from app import links, mlp_vs_cnn
 from app.state import lang, tr
 from labcore.basics import convolution as cv
 from labcore.basics.conv_figures import arithmetic_figure, grid_figure, pooling_figure, window_figure
@@ -22,7 +22,7 @@ LINK_KEYS = {"source": "source", "index": "index", "kernel": "kernel", "custom":
              "pos": "pos", "grid.size": "grid_size", "grid.k": "grid_k", "grid.p": "grid_p", "grid.s": "grid_s",
              "grid.d": "grid_d", "pool": "pool", "pool.relu": "pool_relu", "calc.h": "calc_h", "calc.w": "calc_w",
              "calc.c": "calc_c", "calc.units": "calc_units", "calc.filters": "calc_filters", "calc.k": "calc_k",
-             "calc.bias": "calc_bias"}
+             "calc.bias": "calc_bias", "mvc.data": "mvc_data", "mvc.epochs": "mvc_epochs"}
 REFUSED = "conv.custom_refused"  # a typed kernel the link could not carry, reported once
 
 
@@ -154,8 +154,9 @@ def _params_tab() -> None:
 links.setup(links.keys_with_prefix("convolution", "conv.", LINK_KEYS))
 st.title(tr("convolution.title"))
 st.caption(tr("convolution.intro"))
-window_tab, grid_tab, pool_tab, params_tab = st.tabs(
-    [tr("convolution.tab_window"), tr("convolution.tab_grid"), tr("convolution.tab_pool"), tr("convolution.tab_params")])
+window_tab, grid_tab, pool_tab, params_tab, mvc_tab = st.tabs(
+    [tr("convolution.tab_window"), tr("convolution.tab_grid"), tr("convolution.tab_pool"), tr("convolution.tab_params"),
+     tr("convolution.tab_mvc")])
 with window_tab:
     feature = _window_tab()
 with grid_tab:
@@ -164,3 +165,5 @@ with pool_tab:
     _pool_tab(feature)
 with params_tab:
     _params_tab()
+with mvc_tab:
+    mlp_vs_cnn.tab()

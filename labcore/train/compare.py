@@ -165,3 +165,16 @@ def vit_config(data_name: str, *, epochs: int, width: int, seed: int = 0) -> Com
     shapes = data_name == "shapes"
     data = DataConfig(name=data_name, n_samples=3000 if shapes else 0, seed=seed)
     return compare_config(data, [model], epochs=epochs, lr=2e-3, batch_size=32, seed=seed)
+
+
+MLP_VS_CNN_DATA = ("shapes", "digits")
+
+
+def mlp_vs_cnn_config(data_name: str, *, epochs: int, seed: int = 0) -> CompareConfig:
+    """The Convolution page's MLP against CNN: the lab's default MLP and CNN, one after the other on the same
+    pictures in the same batch order (same seed), Adam 1e-3. On shapes (32x32 colour) at 10 epochs: MLP 201,092
+    weights 32 %, CNN 19,748 weights 75 % test accuracy, 8.6 s for both on this machine (seed 0)."""
+    from labcore.models import default_config
+
+    return compare_config(DataConfig(name=data_name, seed=seed), [default_config("mlp"), default_config("cnn")],
+                          epochs=epochs, lr=1e-3, clip_norm=0.0, seed=seed)

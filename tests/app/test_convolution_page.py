@@ -15,7 +15,7 @@ from labcore.basics import convolution as cv
 from tests.app.conftest import open_page
 
 PAGE = "views/convolution.py"
-CHARTS = {"conv.window_fig", "conv.arith_fig", "conv.grid_fig", "conv.pool_fig"}
+CHARTS = {"conv.window_fig", "conv.arith_fig", "conv.grid_fig", "conv.pool_fig", "conv.mvc_curves"}
 
 
 def _charts(at) -> dict[str, dict]:
@@ -102,3 +102,25 @@ def test_a_hand_edited_link_falls_back_and_says_so():
     assert any("not a finite number" in e.value for e in at.error)
     assert at.slider(key="conv.grid_k").value == 5 and at.select_slider(key="conv.pool").value == 4
     assert at.number_input(key="conv.calc_c").value == 1
+
+
+def test_mlp_and_cnn_train_on_the_same_pictures_with_their_weight_counts():
+    import time
+
+    from app.state import registry
+
+    at = open_page(PAGE)
+    at.selectbox(key="conv.mvc_data").set_value("digits")
+    at.slider(key="conv.mvc_epochs").set_value(2).run()
+    at.button(key="conv.mvc_job.train").click().run()
+    deadline = time.time() + 120
+    while not (job := registry().get(at.session_state["conv.mvc_job"])).done and time.time() < deadline:
+        time.sleep(0.2)
+    at.run()
+    _alive(at)
+    assert job.status == "finished" and [c.name for c in job.contenders] == ["mlp", "cnn"]
+    table = at.dataframe[0].value
+    assert list(table.iloc[:, 1]) == ["8,970", "19,562"]  # nn.Module parameter counts of the default MLP and CNN
+    assert all(c.test_acc > 0.5 for c in job.contenders)
+    spec = _charts(at)["conv.mvc_curves"]
+    assert [tr["name"] for tr in spec["data"]] == ["MLP · 8,970 weights", "CNN · 19,562 weights"]

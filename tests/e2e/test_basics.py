@@ -42,3 +42,18 @@ def test_a_kernel_of_nans_is_refused_in_words(page, server):
         tab.click()
         wait_for_app(page)
         no_exception(page)
+
+
+def test_mlp_and_cnn_race_on_the_convolution_page(page, server):
+    url, _ = server
+    page.goto(f"{url}/convolution?mvc.data=shapes&mvc.epochs=3")
+    wait_for_app(page)
+    page.get_by_role("tab", name="MLP vs CNN").click()
+    page.get_by_role("button", name="Train both").click()
+    expect(page.get_by_text("3 epochs. On small", exact=False)).to_be_visible(timeout=120_000)  # the caption after the run
+    wait_for_app(page)
+    no_exception(page)
+    expect(page.get_by_text("201,092 weights", exact=False).first).to_be_visible()
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("[data-testid='stPlotlyChart']:visible").first.screenshot(path=str(ARTIFACTS / "convolution-mlp-vs-cnn.png"))

@@ -463,6 +463,11 @@ def convolution(v: Mapping[str, Any]) -> Iterator[Param]:
     for name, (lo, hi, default) in cv.CALC.items():
         yield Param(f"calc.{name}", default, lo=lo, hi=hi, step=1)
     yield Param("calc.bias", False)
+    yield Param("rf.data", "shapes", choices=("shapes", "digits"))
+    most = 3 if v["rf.data"] == "digits" else 4  # 8x8 digits halve to 1x1 after three conv + pool blocks
+    yield Param("rf.depth", 2, lo=1, hi=most, step=1)
+    yield Param("rf.layer", 2 * v["rf.depth"], choices=tuple(range(1, 2 * v["rf.depth"] + 1)))
+    yield Param("rf.index", 0, lo=0, hi=49, step=1)
     yield Param("mvc.data", MLP_VS_CNN_DATA[0], choices=MLP_VS_CNN_DATA)
     yield Param("mvc.epochs", 10, lo=1, hi=30, step=1)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from app import links, mlp_vs_cnn
+from app import links, mlp_vs_cnn, receptive
 from app.state import lang, tr
 from labcore.basics import convolution as cv
 from labcore.basics.conv_figures import arithmetic_figure, grid_figure, pooling_figure, window_figure
@@ -22,7 +22,8 @@ LINK_KEYS = {"source": "source", "index": "index", "kernel": "kernel", "custom":
              "pos": "pos", "grid.size": "grid_size", "grid.k": "grid_k", "grid.p": "grid_p", "grid.s": "grid_s",
              "grid.d": "grid_d", "pool": "pool", "pool.relu": "pool_relu", "calc.h": "calc_h", "calc.w": "calc_w",
              "calc.c": "calc_c", "calc.units": "calc_units", "calc.filters": "calc_filters", "calc.k": "calc_k",
-             "calc.bias": "calc_bias", "mvc.data": "mvc_data", "mvc.epochs": "mvc_epochs"}
+             "calc.bias": "calc_bias", "mvc.data": "mvc_data", "mvc.epochs": "mvc_epochs",
+             "rf.data": "rf_data", "rf.depth": "rf_depth", "rf.layer": "rf_layer", "rf.index": "rf_index"}
 REFUSED = "conv.custom_refused"  # a typed kernel the link could not carry, reported once
 
 
@@ -154,15 +155,17 @@ def _params_tab() -> None:
 links.setup(links.keys_with_prefix("convolution", "conv.", LINK_KEYS))
 st.title(tr("convolution.title"))
 st.caption(tr("convolution.intro"))
-window_tab, grid_tab, pool_tab, params_tab, mvc_tab = st.tabs(
-    [tr("convolution.tab_window"), tr("convolution.tab_grid"), tr("convolution.tab_pool"), tr("convolution.tab_params"),
-     tr("convolution.tab_mvc")])
+window_tab, grid_tab, pool_tab, rf_tab, params_tab, mvc_tab = st.tabs(
+    [tr("convolution.tab_window"), tr("convolution.tab_grid"), tr("convolution.tab_pool"), tr("convolution.tab_rf"),
+     tr("convolution.tab_params"), tr("convolution.tab_mvc")])
 with window_tab:
     feature = _window_tab()
 with grid_tab:
     _grid_tab()
 with pool_tab:
     _pool_tab(feature)
+with rf_tab:
+    receptive.tab()
 with params_tab:
     _params_tab()
 with mvc_tab:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from labcore.basics.convolution import Grid, Window
@@ -131,3 +132,28 @@ def pooling_figure(x: torch.Tensor, maxed: torch.Tensor, averaged: torch.Tensor,
                                  hovertemplate=t("convolution.viz.hover_fmap", lang) + "<extra></extra>"), row=1, col=c)
     _square(fig, 3)
     return style(fig, height=340, lang=lang)
+
+
+def receptive_figure(image: np.ndarray, grad: np.ndarray, box: tuple[int, int, int, int], *,
+                     lang: str = "en") -> go.Figure:
+    """The picture (grey, or colour for RGB) with the unit's theoretical field framed, beside the effective field:
+    |∂ unit / ∂ pixel| as a heat map with the same frame."""
+    top, bottom, left, right = box
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08, subplot_titles=[
+        t("convolution.viz.rf_picture", lang, h=bottom - top + 1, w=right - left + 1),
+        t("convolution.viz.rf_gradient", lang)])
+    if image.shape[0] == 3:
+        rgb = (np.clip(image.transpose(1, 2, 0), 0, 1) * 255).astype(np.uint8)
+        fig.add_trace(go.Image(z=rgb, hoverinfo="skip"), row=1, col=1)
+    else:
+        fig.add_trace(go.Heatmap(z=image[0], colorscale=GREY, showscale=False,
+                                 hovertemplate=t("convolution.viz.hover_pixel", lang) + "<extra></extra>"), row=1, col=1)
+    # drawn as colours, not as a heat map: Streamlit's chart showed the zeros of a heat map here in another colour
+    rgb = np.array([[round(float(c)) for c in v[4:-1].split(",")] for v in sample_colorscale("Inferno", grad.ravel().tolist())],
+                   dtype=np.uint8).reshape(*grad.shape, 3)
+    fig.add_trace(go.Image(z=rgb, customdata=grad, hovertemplate=t("convolution.viz.rf_hover", lang) + "<extra></extra>"),
+                  row=1, col=2)
+    for col in (1, 2):
+        _box(fig, col, left, top, right - left + 1, bottom - top + 1, "#22C55E")
+    _square(fig, 2)
+    return style(fig, height=380, lang=lang)

@@ -15,7 +15,7 @@ from labcore.basics import convolution as cv
 from tests.app.conftest import open_page
 
 PAGE = "views/convolution.py"
-CHARTS = {"conv.window_fig", "conv.arith_fig", "conv.grid_fig", "conv.pool_fig", "conv.mvc_curves"}
+CHARTS = {"conv.window_fig", "conv.arith_fig", "conv.grid_fig", "conv.pool_fig", "conv.rf_fig", "conv.mvc_curves"}
 
 
 def _charts(at) -> dict[str, dict]:
@@ -124,3 +124,13 @@ def test_mlp_and_cnn_train_on_the_same_pictures_with_their_weight_counts():
     assert all(c.test_acc > 0.5 for c in job.contenders)
     spec = _charts(at)["conv.mvc_curves"]
     assert [tr["name"] for tr in spec["data"]] == ["MLP · 8,970 weights", "CNN · 19,562 weights"]
+
+
+def test_the_receptive_field_tab_frames_what_a_unit_sees_and_uses_the_trained_cnn_when_there_is_one():
+    at = open_page(PAGE, **{"rf.data": "digits", "rf.depth": "3", "rf.layer": "6"})
+    _alive(at)
+    assert any("1×1 units sees a 22×22 patch" in m.value for m in at.markdown)  # wider than the 8x8 digit itself
+    at.slider(key="conv.rf_depth").set_value(1).run()
+    _alive(at)
+    assert at.selectbox(key="conv.rf_layer").value == 2  # refit to the deepest layer that exists now
+    assert any("untrained" in c.value or "fresh random weights" in c.value for c in at.caption)

@@ -42,6 +42,11 @@ def test_a_kernel_of_nans_is_refused_in_words(page, server):
         tab.click()
         wait_for_app(page)
         no_exception(page)
+    page.get_by_role("tab", name="Receptive field").click()
+    expect(page.get_by_text("sees a 10×10 patch", exact=False)).to_be_visible()  # 2 blocks: 3, 4, 8, 10 pixels
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("[data-testid='stPlotlyChart']:visible").first.screenshot(path=str(ARTIFACTS / "convolution-receptive.png"))
 
 
 def test_mlp_and_cnn_race_on_the_convolution_page(page, server):

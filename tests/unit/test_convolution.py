@@ -169,3 +169,42 @@ def test_bench_conv_reports_the_redraw_against_one_conv2d():
     result = BENCHMARKS["conv"](repeats=2)
     assert result["redraw_s"] > result["conv2d_s"] > 0 and result["ratio"] > 1
     assert result["target_s"] == cv.TARGET_SECONDS and isinstance(result["within_target"], bool)
+
+
+# -- receptive fields (lesson 8) --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("data_name,depth", [("shapes", 1), ("shapes", 3), ("digits", 2)])
+def test_the_gradient_of_a_unit_lives_exactly_in_its_theoretical_field(data_name, depth):
+    """For every layer and a corner, an edge and a middle unit, autograd's nonzero gradient fills the box the layer
+    arithmetic gives (with random weights and a real picture every pixel in the box gets some gradient)."""
+    from dataclasses import replace
+
+    from labcore.basics import receptive as rf
+    from labcore.config import DataConfig
+    from labcore.data import load_dataset
+    from labcore.models import build_model, default_config
+
+    data = load_dataset(DataConfig(name=data_name))
+    model = build_model(replace(default_config("cnn"), depth=depth), data, seed=0)
+    hw = tuple(data.input_shape[-2:])
+    stages = rf.stages(model, hw)
+    assert [s.kind for s in stages] == ["conv", "max_pool"] * depth
+    for stage in stages:
+        h, w = stage.out
+        for row, col in {(0, 0), (h // 2, w // 2), (h - 1, w // 2)}:
+            top, bottom, left, right = rf.box(stage, row, col, hw)
+            g = rf.gradient_field(model, data.x_test[1], stage, row, col)
+            rows, cols = np.nonzero(g)
+            assert (rows.min(), rows.max(), cols.min(), cols.max()) == (top, bottom, left, right), (stage.kind, row, col)
+
+
+def test_the_field_arithmetic_of_the_default_cnn():
+    from labcore.basics import receptive as rf
+    from labcore.config import DataConfig
+    from labcore.data import load_dataset
+    from labcore.models import build_model, default_config
+
+    data = load_dataset(DataConfig(name="shapes"))
+    stages = rf.stages(build_model(default_config("cnn"), data, seed=0), (32, 32))
+    # 3x3 conv: 3; 2x2 pool: 3 + 1 = 4, jump 2; 3x3 conv: 4 + 2·2 = 8; pool: 8 + 2 = 10, jump 4
+    assert [(s.size[0], s.jump[0], s.out[0]) for s in stages] == [(3, 1, 32), (4, 2, 16), (8, 2, 16), (10, 4, 8)]
+    assert rf.box(stages[-1], 0, 0, (32, 32)) == (0, 6, 0, 6)  # centre 1.5 ± 4.5 = -3..6: the padding is cut off

@@ -452,6 +452,8 @@ def convolution(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("kernel", cv.DEFAULT_KERNEL, choices=cv.KERNEL_NAMES)
     if v["kernel"] == cv.CUSTOM:
         yield Param("custom", cv.DEFAULT_CUSTOM)
+    if v["kernel"] == cv.TRAINED:  # which first-layer filter; the page clamps it to the filters the model has
+        yield Param("filter", 0, lo=0, hi=255, step=1)
     yield Param("padding", False)
     n = cv.positions(v["source"], cv.kernel_size(v["kernel"], v.get("custom", cv.DEFAULT_CUSTOM)), v["padding"])
     if n > 1:  # the window's stop: the page draws its slider when the window stops in more than one place

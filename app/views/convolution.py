@@ -9,12 +9,14 @@ import streamlit as st
 import torch
 
 from app import links, mlp_vs_cnn, receptive
-from app.state import lang, tr
+from app.state import lang, lease, readable, registry, tr
 from labcore.basics import convolution as cv
 from labcore.basics.conv_figures import arithmetic_figure, grid_figure, pooling_figure, window_figure
 from labcore.data.images import JPEG_SUFFIXES, PNG_SUFFIXES, UPLOAD_MB, accepted_names, uploader_types
 from labcore.i18n import LabError
 from labcore.share import MAX_TEXT
+from labcore.train.job import TrainingJob
+from labcore.tryable import tryable_models, tryable_network
 
 # A link (or the setup this page had when the user left it) goes into the widgets (app/links.py); the widgets
 # take their starting values from there, not from `value=`.
@@ -23,7 +25,7 @@ LINK_KEYS = {"source": "source", "index": "index", "kernel": "kernel", "custom":
              "grid.d": "grid_d", "pool": "pool", "pool.relu": "pool_relu", "calc.h": "calc_h", "calc.w": "calc_w",
              "calc.c": "calc_c", "calc.units": "calc_units", "calc.filters": "calc_filters", "calc.k": "calc_k",
              "calc.bias": "calc_bias", "mvc.data": "mvc_data", "mvc.epochs": "mvc_epochs",
-             "rf.data": "rf_data", "rf.depth": "rf_depth", "rf.layer": "rf_layer", "rf.index": "rf_index"}
+             "filter": "filter", "rf.data": "rf_data", "rf.depth": "rf_depth", "rf.layer": "rf_layer", "rf.index": "rf_index"}
 REFUSED = "conv.custom_refused"  # a typed kernel the link could not carry, reported once
 
 
@@ -56,7 +58,28 @@ def _typed() -> None:
         st.session_state[REFUSED] = text
 
 
+def _trained_kernel() -> torch.Tensor | None:
+    """A first-layer filter of the newest CNN this tab trained (Train page, race, MLP vs CNN, ...)."""
+    jobs = registry().jobs(owner=lease().owner, of=TrainingJob)
+    for t in tryable_models(jobs):
+        net, data = tryable_network(registry().get(t.job_id), t)
+        filters = cv.first_filters(net)
+        if filters is not None:
+            break
+    else:
+        st.info(tr("convolution.no_trained"), icon=":material/info:")
+        return None
+    n = len(filters)
+    st.session_state["conv.filter"] = min(st.session_state.get("conv.filter", 0), n - 1)
+    i = st.slider(tr("convolution.filter", n=n - 1), 0, n - 1, key="conv.filter") if n > 1 else 0
+    st.caption(tr("convolution.trained_note", model=readable(t.model, "models", "transfer.backbone_"),
+                  data=readable(t.data, "datasets", "transfer.target_"), acc=t.accuracy, n=n))
+    return filters[i]
+
+
 def _kernel(name: str) -> torch.Tensor | None:
+    if name == cv.TRAINED:
+        return _trained_kernel()
     if name == cv.CUSTOM:
         st.text_input(tr("convolution.custom"), key="conv.custom", help=tr("convolution.custom_help"),
                       on_change=_typed)

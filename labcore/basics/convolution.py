@@ -37,7 +37,8 @@ KERNELS: dict[str, tuple[tuple[float, ...], ...]] = {
     "sharpen": ((0, -1, 0), (-1, 5, -1), (0, -1, 0)),
 }
 CUSTOM = "custom"
-KERNEL_NAMES = (*KERNELS, CUSTOM)
+TRAINED = "trained"  # a first-layer filter of a CNN trained in the tab (the page finds the model)
+KERNEL_NAMES = (*KERNELS, CUSTOM, TRAINED)
 DEFAULT_KERNEL = "edge_vertical"
 DEFAULT_CUSTOM = "1 2 1; 0 0 0; -1 -2 -1"
 MAX_KERNEL = 7  # a typed kernel is at most 7x7 (its arithmetic still fits on screen)
@@ -89,7 +90,10 @@ def kernel_tensor(name: str, custom: str = DEFAULT_CUSTOM) -> torch.Tensor:
 
 
 def kernel_size(name: str, custom: str = DEFAULT_CUSTOM) -> int:
-    """The kernel's k; 3 for a typed kernel that does not parse (the page says why and draws no window)."""
+    """The kernel's k; 3 for a typed kernel that does not parse (the page says why and draws no window) and for
+    a trained filter (only 3x3 first layers are offered, see `first_filters`)."""
+    if name == TRAINED:
+        return 3
     try:
         return int(kernel_tensor(name, custom).shape[0])
     except LabError:
@@ -322,3 +326,13 @@ def bench(repeats: int = 20) -> dict:
     best, base = min(redraw_s), min(conv_s)
     return {"redraw_s": round(best, 4), "conv2d_s": round(base, 7), "ratio": round(best / base, 1),
             "target_s": TARGET_SECONDS, "within_target": best <= TARGET_SECONDS}
+
+
+def first_filters(model: torch.nn.Module) -> torch.Tensor | None:
+    """(filters, 3, 3): the first convolution's filters of a trained model, each summed over its input channels,
+    which is exactly what the filter computes on a grey picture (R = G = B); None when the model's first
+    convolution is not an ordinary 3x3 one (or it has none)."""
+    conv = next((m for m in model.modules() if isinstance(m, torch.nn.Conv2d)), None)
+    if conv is None or tuple(conv.kernel_size) != (3, 3) or conv.groups != 1 or tuple(conv.dilation) != (1, 1):
+        return None
+    return conv.weight.detach().float().cpu().sum(1)

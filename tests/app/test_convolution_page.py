@@ -8,6 +8,7 @@ import io
 import json
 
 import numpy as np
+import pytest
 import torch.nn.functional as F
 from PIL import Image
 
@@ -104,6 +105,7 @@ def test_a_hand_edited_link_falls_back_and_says_so():
     assert at.number_input(key="conv.calc_c").value == 1
 
 
+@pytest.mark.usefixtures("fresh_registry")
 def test_mlp_and_cnn_train_on_the_same_pictures_with_their_weight_counts():
     import time
 
@@ -134,3 +136,32 @@ def test_the_receptive_field_tab_frames_what_a_unit_sees_and_uses_the_trained_cn
     _alive(at)
     assert at.selectbox(key="conv.rf_layer").value == 2  # refit to the deepest layer that exists now
     assert any("untrained" in c.value or "fresh random weights" in c.value for c in at.caption)
+
+
+@pytest.mark.usefixtures("fresh_registry")
+def test_a_filter_of_the_cnn_trained_in_the_tab_slides_over_the_picture():
+    import time
+
+    import torch
+
+    from app.state import registry
+
+    at = open_page(PAGE, kernel="trained")
+    _alive(at)
+    assert any("No CNN trained in this tab yet" in i.value for i in at.info)
+    at.selectbox(key="conv.mvc_data").set_value("digits")
+    at.slider(key="conv.mvc_epochs").set_value(1).run()
+    at.button(key="conv.mvc_job.train").click().run()
+    deadline = time.time() + 120
+    while not (job := registry().get(at.session_state["conv.mvc_job"])).done and time.time() < deadline:
+        time.sleep(0.2)
+    at.run()
+    at.slider(key="conv.filter").set_value(5).run()
+    _alive(at)
+    cnn = job.contenders[1].trainer.model
+    kernel = next(m for m in cnn.modules() if isinstance(m, torch.nn.Conv2d)).weight.detach()[5].sum(0)
+    image = cv.load_image("digits", 0)
+    want = F.conv2d(image[None, None], kernel[None, None])[0, 0].numpy()
+    z = _array(_charts(at)["conv.window_fig"]["data"][1]["z"])
+    assert np.allclose(np.nan_to_num(z).ravel()[: want.size // 2], want.ravel()[: want.size // 2], atol=1e-5)
+    assert any("A first-layer filter of CNN on Digits" in c.value for c in at.caption)

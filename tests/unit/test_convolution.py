@@ -208,3 +208,19 @@ def test_the_field_arithmetic_of_the_default_cnn():
     # 3x3 conv: 3; 2x2 pool: 3 + 1 = 4, jump 2; 3x3 conv: 4 + 2·2 = 8; pool: 8 + 2 = 10, jump 4
     assert [(s.size[0], s.jump[0], s.out[0]) for s in stages] == [(3, 1, 32), (4, 2, 16), (8, 2, 16), (10, 4, 8)]
     assert rf.box(stages[-1], 0, 0, (32, 32)) == (0, 6, 0, 6)  # centre 1.5 ± 4.5 = -3..6: the padding is cut off
+
+
+def test_a_trained_filter_summed_over_colours_is_what_it_does_to_a_grey_picture():
+    from labcore.config import DataConfig
+    from labcore.data import load_dataset
+    from labcore.models import build_model, default_config
+
+    model = build_model(default_config("cnn"), load_dataset(DataConfig(name="shapes")), seed=0)
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    filters = cv.first_filters(model)
+    assert filters.shape == (32, 3, 3)
+    grey = torch.rand(1, 1, 12, 12)
+    as_rgb = F.conv2d(grey.expand(1, 3, 12, 12), conv.weight.detach())
+    assert torch.allclose(as_rgb, F.conv2d(grey, filters[:, None]), atol=1e-5)
+    assert cv.first_filters(torch.nn.Sequential(torch.nn.Conv2d(1, 4, 5))) is None  # only 3x3 first layers
+    assert cv.first_filters(torch.nn.Linear(3, 3)) is None

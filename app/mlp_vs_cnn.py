@@ -8,6 +8,8 @@ import streamlit as st
 
 from app.compare import job_buttons, job_error, live_panel, progress_line
 from app.state import data_preview, lang, tr
+from app.tasks import download_panel
+from labcore.i18n import LabError
 from labcore.models import build_model, count_parameters
 from labcore.train.compare import MLP_VS_CNN_DATA, CompareJob, mlp_vs_cnn_config
 from labcore.viz.sequences import compare_curves_figure
@@ -33,6 +35,13 @@ def tab() -> None:
                           format_func=lambda n: tr(f"datasets.{n}"))
     epochs = right.slider(tr("ui.epochs"), 1, 30, key="conv.mvc_epochs")
     cfg = mlp_vs_cnn_config(name, epochs=epochs)
+    try:
+        _weights(name)
+    except LabError as e:  # CIFAR-10 not downloaded yet: say so, offer the download, and draw nothing else
+        st.warning(e.message(lang()))
+        if e.key == "data.download_first":
+            download_panel(name)
+        return
 
     def curves(job: CompareJob | None) -> None:
         if job is None:

@@ -165,3 +165,11 @@ def test_a_filter_of_the_cnn_trained_in_the_tab_slides_over_the_picture():
     z = _array(_charts(at)["conv.window_fig"]["data"][1]["z"])
     assert np.allclose(np.nan_to_num(z).ravel()[: want.size // 2], want.ravel()[: want.size // 2], atol=1e-5)
     assert any("A first-layer filter of CNN on Digits" in c.value for c in at.caption)
+
+
+def test_mlp_vs_cnn_on_cifar10_offers_the_download_instead_of_failing(data_home):
+    at = open_page(PAGE, **{"mvc.data": "cifar10"})
+    _alive(at)
+    assert any("cifar10" in w.value.lower() or "CIFAR" in w.value for w in at.warning)
+    assert any(b.key == "btn_download_cifar10" for b in at.button)
+    assert "conv.mvc_job.train" not in [b.key for b in at.button]  # nothing of the comparison is drawn

@@ -105,20 +105,26 @@ def test_a_hand_edited_link_falls_back_and_says_so():
     assert at.number_input(key="conv.calc_c").value == 1
 
 
-@pytest.mark.usefixtures("fresh_registry")
-def test_mlp_and_cnn_train_on_the_same_pictures_with_their_weight_counts():
+def _train_both(at, epochs: int):
+    """Press "Train both" on the MLP vs CNN tab (digits) and rerun once the job has ended; returns the job."""
     import time
 
     from app.state import registry
 
-    at = open_page(PAGE)
     at.selectbox(key="conv.mvc_data").set_value("digits")
-    at.slider(key="conv.mvc_epochs").set_value(2).run()
+    at.slider(key="conv.mvc_epochs").set_value(epochs).run()
     at.button(key="conv.mvc_job.train").click().run()
     deadline = time.time() + 120
     while not (job := registry().get(at.session_state["conv.mvc_job"])).done and time.time() < deadline:
         time.sleep(0.2)
     at.run()
+    return job
+
+
+@pytest.mark.usefixtures("fresh_registry")
+def test_mlp_and_cnn_train_on_the_same_pictures_with_their_weight_counts():
+    at = open_page(PAGE)
+    job = _train_both(at, epochs=2)
     _alive(at)
     assert job.status == "finished" and [c.name for c in job.contenders] == ["mlp", "cnn"]
     table = at.dataframe[0].value
@@ -140,22 +146,13 @@ def test_the_receptive_field_tab_frames_what_a_unit_sees_and_uses_the_trained_cn
 
 @pytest.mark.usefixtures("fresh_registry")
 def test_a_filter_of_the_cnn_trained_in_the_tab_slides_over_the_picture():
-    import time
 
     import torch
-
-    from app.state import registry
 
     at = open_page(PAGE, kernel="trained")
     _alive(at)
     assert any("No CNN trained in this tab yet" in i.value for i in at.info)
-    at.selectbox(key="conv.mvc_data").set_value("digits")
-    at.slider(key="conv.mvc_epochs").set_value(1).run()
-    at.button(key="conv.mvc_job.train").click().run()
-    deadline = time.time() + 120
-    while not (job := registry().get(at.session_state["conv.mvc_job"])).done and time.time() < deadline:
-        time.sleep(0.2)
-    at.run()
+    job = _train_both(at, epochs=1)
     at.slider(key="conv.filter").set_value(5).run()
     _alive(at)
     cnn = job.contenders[1].trainer.model

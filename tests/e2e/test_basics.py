@@ -13,6 +13,13 @@ from tests.e2e.conftest import ARTIFACTS, no_exception, wait_for_app
 pytestmark = pytest.mark.e2e
 
 
+def _shot(page, name: str) -> None:
+    """The first chart on screen (other tabs' charts are in the page too, hidden), once it has settled."""
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("[data-testid='stPlotlyChart']:visible").first.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
 def test_every_neurons_tab_opens_from_its_link_and_the_approximation_trains(page, server):
     url, _ = server
     for panel in NEURON_PANELS:
@@ -27,9 +34,7 @@ def test_every_neurons_tab_opens_from_its_link_and_the_approximation_trains(page
     expect(page.get_by_text("3 × 3 × 3 neurons · 34 weights: mean squared error", exact=False)).to_be_visible()
     wait_for_app(page)
     no_exception(page)
-    page.wait_for_timeout(500)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator("[data-testid='stPlotlyChart']:visible").first.screenshot(path=str(ARTIFACTS / "neurons-approximation.png"))
+    _shot(page, "neurons-approximation")
 
 
 def test_a_kernel_of_nans_is_refused_in_words(page, server):
@@ -44,9 +49,7 @@ def test_a_kernel_of_nans_is_refused_in_words(page, server):
         no_exception(page)
     page.get_by_role("tab", name="Receptive field").click()
     expect(page.get_by_text("sees a 10×10 patch", exact=False)).to_be_visible()  # 2 blocks: 3, 4, 8, 10 pixels
-    page.wait_for_timeout(500)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator("[data-testid='stPlotlyChart']:visible").first.screenshot(path=str(ARTIFACTS / "convolution-receptive.png"))
+    _shot(page, "convolution-receptive")
 
 
 def test_mlp_and_cnn_race_on_the_convolution_page(page, server):
@@ -59,6 +62,4 @@ def test_mlp_and_cnn_race_on_the_convolution_page(page, server):
     wait_for_app(page)
     no_exception(page)
     expect(page.get_by_text("201,092 weights", exact=False).first).to_be_visible()
-    page.wait_for_timeout(500)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator("[data-testid='stPlotlyChart']:visible").first.screenshot(path=str(ARTIFACTS / "convolution-mlp-vs-cnn.png"))
+    _shot(page, "convolution-mlp-vs-cnn")

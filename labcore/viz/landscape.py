@@ -7,10 +7,15 @@ many lines as its steep walls. Paths that fly off the map are clipped to it and 
 
 from __future__ import annotations
 
+import base64
+import functools
+import io
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
+from plotly.colors import sample_colorscale
 
 from labcore.i18n import t
 from labcore.playground import book
@@ -60,6 +65,39 @@ def log_levels(f: np.ndarray, levels: int = 18) -> tuple[np.ndarray, float, floa
     return np.clip(z, lo, hi), lo, hi, size
 
 
+@functools.lru_cache(maxsize=16)
+def _cached_picture(name: str) -> str:
+    """A surface's picture, made once per process: only the surface changes it, not the sliders."""
+    from labcore.playground.surfaces import SURFACES
+
+    z, lo, hi, size = log_levels(SURFACES.get(name).grid()[2])
+    return surface_picture(z, lo, hi, size)
+
+
+def surface_picture(z: np.ndarray, lo: float, hi: float, size: float, scale: int = 4) -> str:
+    """The map as a PNG data URL: log-loss bands filled from SURFACE_SCALE (row 0 of `z` at the bottom), with a
+    thin darker line where one band meets the next, like a filled contour plot. `z` is first interpolated
+    `scale` times finer, so the band edges are smooth curves rather than steps of the grid."""
+    import torch
+
+    fine = torch.nn.functional.interpolate(torch.from_numpy(np.asarray(z, dtype=np.float32))[None, None],
+                                           scale_factor=scale, mode="bilinear", align_corners=True)[0, 0].numpy()
+    z = fine
+    band = np.floor((z - lo) / size)
+    bands = np.unique(band)  # a few dozen: one colour each, looked up instead of sampled per pixel
+    colours = np.array(sample_colorscale(SURFACE_SCALE, np.clip(bands * size / max(hi - lo, 1e-12), 0, 1).tolist(),
+                                         colortype="tuple")) * 255
+    rgb = colours[np.searchsorted(bands, band)]
+    edge = np.zeros(z.shape, dtype=bool)
+    edge[:, 1:] |= band[:, 1:] != band[:, :-1]
+    edge[1:, :] |= band[1:, :] != band[:-1, :]
+    rgb[edge] = rgb[edge] * 0.82 + np.array([40, 60, 80]) * 0.18
+    picture = Image.fromarray(np.flipud(rgb).clip(0, 255).astype(np.uint8))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def _log_ticks(lo: float, hi: float) -> np.ndarray:
     """Colour-bar ticks between 10**lo and 10**hi: every power of ten, or 1-2-5 steps over a short range."""
     mantissas = (1,) if hi - lo > 3 else (1, 2, 5)
@@ -92,13 +130,14 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], start: 
     xs, ys, f = grid if grid is not None else surface.grid()
     z, lo, hi, size = log_levels(f)
     ticks = _log_ticks(lo, hi)
-    contour = go.Contour(
-        x=xs, y=ys, z=z.astype(np.float32), colorscale=SURFACE_SCALE, zmin=lo, zmax=hi, ncontours=None,
-        contours={"start": lo, "end": hi, "size": size, "coloring": "fill", "showlines": True},
-        line={"color": "rgba(40,60,80,0.3)", "width": 0.6},
-        colorbar={"title": {"text": t("playground.loss", lang), "side": "right"}, "tickvals": np.log10(ticks),
-                  "ticktext": [f"{v:g}" for v in ticks], "thickness": 12, "len": 0.85, "x": 1.01},
-        hoverinfo="skip", name=t("playground.loss", lang), showlegend=False,
+    # The map is a picture under the axes, not a contour trace: plotly.js drops a contour's fill while frames
+    # are played (the map went blank on Play and on the step slider). The colour bar lives on an empty trace.
+    key = go.Scatter(
+        x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False, name=t("playground.loss", lang),
+        marker={"color": [lo], "cmin": lo, "cmax": hi, "colorscale": SURFACE_SCALE, "showscale": True,
+                "colorbar": {"title": {"text": t("playground.loss", lang), "side": "right"},
+                             "tickvals": np.log10(ticks), "ticktext": [f"{v:g}" for v in ticks], "thickness": 12,
+                             "len": 0.85, "x": 1.01}},
     )
     # Plotly reports clicks on points only, so the map is covered with invisible ones: the clicked point
     # becomes the new start, and hovering one reads the loss there.
@@ -135,7 +174,7 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], start: 
                 "line": {"color": "white", "width": 1.5}},
         hoverinfo="skip",
     )
-    data = [contour, targets, *paths, heads, minima, start_marker]
+    data = [key, targets, *paths, heads, minima, start_marker]
     layout = base_layout(height=height)
     x0, x1, y0, y1 = surface.box
     layout.update(
@@ -143,23 +182,41 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], start: 
         yaxis={"range": [y0, y1], "showgrid": False, "zeroline": False},
         margin={"l": 8, "r": 8, "t": 40, "b": 8},
         uirevision=surface.name,  # keep a zoom while sliders move; a new surface starts unzoomed
+        images=[{"source": _cached_picture(surface.name) if grid is None else surface_picture(z, lo, hi, size),
+                 "xref": "x", "yref": "y", "x": xs[0], "y": ys[-1],
+                 "sizex": xs[-1] - xs[0], "sizey": ys[-1] - ys[0], "sizing": "stretch", "layer": "below"}],
     )
     steps = max((len(tr.xy) - 1 for tr in trajectories), default=0)
     figure_frames = []
     if trajectories and steps > 0:
         shown = _frame_steps(steps, frames)
+        first_path = 2  # after the contour and the click targets
         for s in shown:
+            # each path grows up to step s and its dot sits at its end (a diverged path stops where it left)
+            grown = [_prefix(xy, s, full=s == shown[-1]) for xy in clipped]
             at = [xy[min(s, len(xy) - 1)] for xy in clipped]
-            figure_frames.append(go.Frame(data=[{"type": "scatter", "x": [p[0] for p in at], "y": [p[1] for p in at]}],
-                                          traces=[len(data) - 3], name=str(s)))
+            heads_now = {"type": "scatter", "x": [p[0] for p in at], "y": [p[1] for p in at]}
+            figure_frames.append(go.Frame(data=[*grown, heads_now], name=str(s),
+                                          traces=[*range(first_path, first_path + len(clipped)), len(data) - 3]))
         layout.update(_player(shown, lang))
         layout["margin"]["b"] = 64  # room for the player under the x axis
     return go.Figure(data=data, layout=layout, frames=figure_frames)
 
 
+def _prefix(xy: np.ndarray, step: int, full: bool, most: int = 120) -> dict:
+    """A path up to `step` for an animation frame: float32, at most `most` points while it grows (50 frames of
+    whole prefixes were 585 KB a redraw), every point in the last frame, where the replay stops."""
+    part = xy[: step + 1]
+    if not full and len(part) > most:
+        part = part[np.unique(np.linspace(0, len(part) - 1, most).round().astype(int))]
+    part = part.astype(np.float32)
+    return {"type": "scatter", "x": part[:, 0], "y": part[:, 1]}
+
+
 def _player(shown: np.ndarray, lang: str) -> dict:
     """Play/pause buttons and a step slider that drive the figure's frames, laid out under the map."""
-    play = {"frame": {"duration": 60, "redraw": False}, "fromcurrent": False,
+    # redraw: plotly.js drops a contour's fill when frames are applied without one (the map went blank on Play)
+    play = {"frame": {"duration": 60, "redraw": True}, "fromcurrent": False,
             "transition": {"duration": 0}, "mode": "immediate"}
     pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate", "transition": {"duration": 0}}
     return {
@@ -176,7 +233,7 @@ def _player(shown: np.ndarray, lang: str) -> dict:
                                                       "font": {"size": 12, "color": NEUTRAL_COLOR}},
             "ticklen": 0, "minorticklen": 0, "font": {"size": 10, "color": "rgba(0,0,0,0)"},
             "steps": [{"label": str(s), "method": "animate",
-                       "args": [[str(s)], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
+                       "args": [[str(s)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate",
                                            "transition": {"duration": 0}}]} for s in shown],
         }],
     }

@@ -80,6 +80,8 @@ def test_play_replays_the_race(page, server):
     end = _dots_x(page)
     page.locator(".st-key-pg-map").get_by_text("Play").click()
     assert eventually(lambda: _dots_x(page) != end, timeout=5), "the dots did not move"
+    # issue 18: the map stays under the paths while they replay (a contour trace lost its fill here)
+    assert page.locator(".st-key-pg-map .imagelayer image").count() == 1
     # 50 frames of 60 ms: 3 s when the machine is quiet; a loaded CI box has been seen to need longer.
     ended = eventually(lambda: _dots_x(page) == pytest.approx(end, abs=1e-6), timeout=40)
     assert ended, f"the replay did not end: dots at {_dots_x(page)}, expected {end}"

@@ -366,11 +366,18 @@ def test_contour_figure_draws_every_path_with_frames_and_a_legend():
     for p in paths:
         assert t(f"optimizers.{p.name}") in names
     assert names.count(t("playground.minimum")) == 1 and len(fig.data[-2].x) == 4  # four minima
-    assert fig.data[0].type == "contour" and fig.data[0].contours.size > 0
+    # the map is a picture under the axes (a contour trace lost its fill while frames played), its key a colour bar
+    assert fig.layout.images[0].source.startswith("data:image/png;base64,") and fig.layout.images[0].layer == "below"
+    assert fig.data[0].marker.showscale and fig.data[0].marker.colorbar.tickvals is not None
     assert 2 <= len(fig.frames) <= 50 and fig.layout.sliders[0].active == len(fig.frames) - 1
     assert len(fig.data[1].x) == 41 * 41  # the invisible click targets
-    # the last frame puts every optimizer's dot at the end of its path
-    np.testing.assert_allclose(fig.frames[-1].data[0].x, [p.xy[-1, 0] for p in paths], rtol=1e-6)
+    # the last frame puts every optimizer's dot at the end of its whole path; earlier frames grow the paths
+    np.testing.assert_allclose(fig.frames[-1].data[-1].x, [p.xy[-1, 0] for p in paths], rtol=1e-6)
+    for k, p in enumerate(paths):
+        np.testing.assert_allclose(fig.frames[-1].data[k].x, p.xy[: p.last + 1, 0], rtol=1e-6)
+        middle = fig.frames[len(fig.frames) // 2].data[k]
+        assert 1 < len(middle.x) <= 120 and middle.x[0] == pytest.approx(p.xy[0, 0])
+    assert all(b.args[1]["frame"]["redraw"] for b in fig.layout.updatemenus[0].buttons[:1])
 
 
 def test_a_diverged_path_is_drawn_clipped_and_named_so():

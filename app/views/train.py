@@ -18,7 +18,7 @@ from labcore.models import build_model, count_parameters, summarize
 from labcore.train.augment import augment_preview
 from labcore.train.job import TrainingJob
 from labcore.train.lr_finder import find_lr
-from labcore.viz import image_grid_figure, lr_finder_figure, scatter2d_figure, training_curves_figure
+from labcore.viz import grad_norm_figure, image_grid_figure, lr_figure, lr_finder_figure, scatter2d_figure, training_curves_figure
 
 POLL_SECONDS = 0.5
 
@@ -48,7 +48,9 @@ def _nearest_lr(lr: float) -> float:
 
 
 def _apply_lr(j: TrainingJob) -> None:
-    j.set_lr(st.session_state["live_lr"])
+    lr = st.session_state["live_lr"]
+    j.set_lr(lr)
+    st.toast(tr("train.lr_applied", lr=lr), icon=":material/speed:")
 
 
 active = job is not None and not job.done
@@ -100,14 +102,20 @@ def live_panel() -> None:
         return
     _status_line(j)
     steps, epochs = read_log(j)
+    marks = list(j.lr_changes)
+    curves = training_curves_figure(steps, epochs, lang=lang(), lr_changes=marks)
     if j.boundary is not None:
         left, right = st.columns([3, 2])
         with left:
-            st.plotly_chart(training_curves_figure(steps, epochs, lang=lang()), key="curves")
+            st.plotly_chart(curves, key="curves")
         with right:
             results.boundary(j)
     else:
-        st.plotly_chart(training_curves_figure(steps, epochs, lang=lang()), key="curves")
+        st.plotly_chart(curves, key="curves")
+    # the learning rate each step used and the gradient's size: where a live change shows its effect first
+    lr_col, grad_col = st.columns(2)
+    lr_col.plotly_chart(lr_figure(steps, lang=lang(), lr_changes=marks), key="lr_steps")
+    grad_col.plotly_chart(grad_norm_figure(steps, lang=lang(), lr_changes=marks), key="grad_steps")
     if active and j.done:
         st.rerun()  # one full rerun: buttons and result panels catch up, the timer stops
 

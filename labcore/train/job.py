@@ -64,6 +64,8 @@ class _Control(Callback):
         lr = job.take_new_lr()
         if lr is not None:
             trainer.set_base_lr(lr)
+            if hasattr(job, "lr_changes"):  # the charts mark where the rate changed
+                job.lr_changes.append((trainer.step, trainer.step / max(trainer.steps_per_epoch, 1), lr))
 
 
 class _Boundary(Callback):
@@ -97,6 +99,7 @@ class TrainingJob(Job):
         self.trainer: Trainer | None = None
         self.outcome: Outcome | None = None
         self.boundary: tuple | None = None
+        self.lr_changes: list[tuple[int, float, float]] = []  # (step, epoch as a fraction, new rate) of live changes
 
     def snapshot(self) -> tuple[list[dict], list[dict]]:
         return self.trainer.log.snapshot() if self.trainer else ([], [])

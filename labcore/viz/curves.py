@@ -5,7 +5,7 @@ Redrawn twice a second while training, so columns come out via numpy and long se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -25,6 +25,7 @@ from labcore.viz.theme import (
 
 CURVES_HEIGHT = 340
 SMALL_HEIGHT = 220
+LR_MARK_COLOR = "#7C3AED"  # a live learning-rate change: dashed, in a colour no curve uses
 MAX_MARKED_EPOCHS = 60  # beyond this, per-epoch markers crowd into a solid band
 
 
@@ -44,9 +45,11 @@ def _has_data(values: np.ndarray) -> bool:
 
 
 def training_curves_figure(
-    steps: list[dict], epochs: list[dict], *, log_loss: bool = False, lang: str = "en"
+    steps: list[dict], epochs: list[dict], *, log_loss: bool = False, lang: str = "en",
+    lr_changes: Sequence[tuple[int, float, float]] = (),
 ) -> go.Figure:
-    """Loss (left) and accuracy (right) against epochs; per-step loss faint, per-epoch values bold."""
+    """Loss (left) and accuracy (right) against epochs; per-step loss faint, per-epoch values bold. Each live
+    learning-rate change (step, epoch, new rate) is a dashed line on both panels, labelled with the new rate."""
     epoch_label, loss_label, acc_label = t("viz.epoch", lang), t("viz.loss", lang), t("viz.accuracy", lang)
     step_label = t("viz.step", lang)
     traces: list[go.Scatter] = []
@@ -142,11 +145,26 @@ def training_curves_figure(
         if not log_loss:
             layout["yaxis"]["range"] = [0, 1]
         layout["annotations"] = [message_annotation(t("viz.press_train", lang), "x", "y")]
+    _mark_lr_changes(layout, [(epoch, lr) for _, epoch, lr in lr_changes], ("x", "x2"), lang)
     return styled_figure(traces, layout, height=CURVES_HEIGHT, hovermode="closest")
 
 
+def _mark_lr_changes(layout: dict, marks: Sequence[tuple[float, float]], xaxes: Sequence[str], lang: str) -> None:
+    """A dashed vertical line at each (x, new rate) on every panel, the rate written at the top of the first."""
+    shapes, notes = list(layout.get("shapes", [])), list(layout.get("annotations", []))
+    for x, lr in marks:
+        for axis in xaxes:
+            shapes.append({"type": "line", "xref": axis, "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+                           "line": {"color": LR_MARK_COLOR, "width": 1.5, "dash": "dash"}})
+        notes.append({"x": x, "xref": xaxes[0], "y": 1, "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                      "text": t("viz.lr_changed", lang, lr=lr), "font": {"size": 11, "color": LR_MARK_COLOR}})
+    if marks:
+        layout["shapes"], layout["annotations"] = shapes, notes
+
+
 def _step_series_figure(
-    steps: list[dict], key: str, label_key: str, color: str, *, log_y: bool, fmt: str, lang: str
+    steps: list[dict], key: str, label_key: str, color: str, *, log_y: bool, fmt: str, lang: str,
+    lr_changes: Sequence[tuple[int, float, float]] = (),
 ) -> go.Figure:
     label, step_label = t(label_key, lang), t("viz.step", lang)
     layout = {
@@ -182,20 +200,22 @@ def _step_series_figure(
         layout["xaxis"]["range"] = [0, 1]
         layout["yaxis"]["showticklabels"] = False
         layout["annotations"] = [message_annotation(t("viz.press_train", lang))]
+    _mark_lr_changes(layout, [(step, lr) for step, _, lr in lr_changes], ("x",), lang)
     return styled_figure(traces, layout, height=SMALL_HEIGHT, hovermode="x")
 
 
-def lr_figure(steps: list[dict], *, lang: str = "en") -> go.Figure:
-    """Learning rate against step: shows the shape of the schedule (warmup, decay, restarts)."""
+def lr_figure(steps: list[dict], *, lang: str = "en", lr_changes: Sequence[tuple[int, float, float]] = ()) -> go.Figure:
+    """Learning rate against step: shows the shape of the schedule (warmup, decay, restarts) and live changes."""
     return _step_series_figure(
-        steps, "lr", "viz.learning_rate", PALETTE[4], log_y=False, fmt=".3g", lang=lang
+        steps, "lr", "viz.learning_rate", PALETTE[4], log_y=False, fmt=".3g", lang=lang, lr_changes=lr_changes
     )
 
 
-def grad_norm_figure(steps: list[dict], *, lang: str = "en") -> go.Figure:
+def grad_norm_figure(steps: list[dict], *, lang: str = "en",
+                     lr_changes: Sequence[tuple[int, float, float]] = ()) -> go.Figure:
     """Gradient norm against step on a log axis: spikes warn of a learning rate that is too high."""
     return _step_series_figure(
-        steps, "grad_norm", "viz.grad_norm", PALETTE[6], log_y=True, fmt=".3g", lang=lang
+        steps, "grad_norm", "viz.grad_norm", PALETTE[6], log_y=True, fmt=".3g", lang=lang, lr_changes=lr_changes
     )
 
 

@@ -196,3 +196,26 @@ def test_breast_cancer_roc_is_about_malignant_and_the_tested_weights_are_named()
     positive.set_value(1).run()
     assert not at.exception, at.exception
     assert "benign (AUC" in roc() and "malignant (AUC" not in roc()
+
+
+def test_a_live_learning_rate_change_is_confirmed_and_marked():
+    """Issue 18: applying a new rate mid-run said nothing and showed nothing."""
+    import json
+
+    at = _app()
+    at.switch_page("views/train.py").run()
+    at.slider(key="train.epochs").set_value(100).run()
+    at.button(key="btn_train").click().run()
+    poll(at, lambda a: len(_job(a).snapshot()[0]) > 5)
+    at.select_slider(key="live_lr").set_value(0.01).run()
+    at.button(key="btn_lr").click().run()
+    assert not at.exception, at.exception
+    assert any("Learning rate set to 0.01" in t.value for t in at.toast)
+    poll(at, lambda a: len(_job(a).lr_changes) == 1)
+    at.button(key="btn_stop").click().run()
+    assert _job(at).join(5)
+    at.run()
+    charts = {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.key in ("curves", "lr_steps")}
+    step, epoch, lr = _job(at).lr_changes[0]
+    assert [s["x0"] for s in charts["curves"]["layout"]["shapes"]] == [epoch, epoch]
+    assert [s["x0"] for s in charts["lr_steps"]["layout"]["shapes"]] == [step] and lr == 0.01

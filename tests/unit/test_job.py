@@ -167,6 +167,10 @@ def test_set_lr_shows_up_in_later_steps(jobs):
     switch = lrs.index(0.05)
     assert switch >= 5
     assert set(lrs[:switch]) == {0.01} and set(lrs[switch:]) == {0.05}
+    # the change is recorded where it took effect, for the charts' marks (issue 18: it was invisible)
+    (step, epoch, lr), = job.lr_changes
+    steps = [r["step"] for r in job.snapshot()[0]]
+    assert lr == 0.05 and steps[switch] == step + 1 and epoch == pytest.approx(step / job.trainer.steps_per_epoch)
 
 
 def test_huge_learning_rate_ends_as_diverged(jobs):

@@ -398,3 +398,18 @@ def test_the_race_and_training_charts_use_readable_log_ticks():
     epochs = [{"epoch": e, "loss": 2.3 / e, "val_loss": 2.4 / e, "acc": 0.5, "val_acc": 0.5} for e in (1, 2, 3)]
     fig = training_curves_figure([], epochs, log_loss=True)
     assert fig.layout.yaxis.type == "log" and "0.5" in fig.layout.yaxis.ticktext
+
+
+def test_a_live_learning_rate_change_is_marked_on_every_chart():
+    from labcore.viz import grad_norm_figure, lr_figure
+
+    steps = [{"step": i, "epoch": i / 10, "loss": 1.0, "acc": 0.5, "lr": 0.01 if i <= 40 else 0.1, "grad_norm": 1.0}
+             for i in range(1, 81)]
+    epochs = [{"epoch": e, "loss": 1.0, "val_loss": 1.0, "acc": 0.5, "val_acc": 0.5} for e in range(1, 9)]
+    change = [(40, 4.0, 0.1)]
+    curves = training_curves_figure(steps, epochs, lr_changes=change)
+    assert [(sh.xref, sh.x0) for sh in curves.layout.shapes] == [("x", 4.0), ("x2", 4.0)]  # both panels, in epochs
+    assert any(a.text == "lr → 0.1" for a in curves.layout.annotations)
+    for fig in (lr_figure(steps, lr_changes=change), grad_norm_figure(steps, lr_changes=change)):
+        assert [(sh.xref, sh.x0) for sh in fig.layout.shapes] == [("x", 40)]  # in steps
+    assert not training_curves_figure(steps, epochs).layout.shapes  # no change, no line

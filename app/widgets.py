@@ -20,7 +20,7 @@ from app.state import data_preview, lang, registry, tr
 from labcore.config import AugmentConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import DATASETS, dataset_info
 from labcore.i18n import LabError
-from labcore.links import BATCH_SIZES, CLIP_NORMS, KERNELS, LEARNING_RATES, WEIGHT_DECAYS, WIDTHS
+from labcore.links import BATCH_SIZES, CLIP_NORMS, KERNELS, LEARNING_RATES, STEP_DELAYS, WEIGHT_DECAYS, WIDTHS
 from labcore.models import ACTIVATIONS, INITS, MODELS, SEQUENCE_KINDS, default_config, models_for
 from labcore.train.optimizers import OPTIMIZERS, optimizer_config
 from labcore.train.schedules import SCHEDULES, schedule_curve
@@ -30,7 +30,7 @@ PER_OPTIMIZER = ("lr", "momentum", "beta1", "beta2", "alpha", "eps", "weight_dec
 PER_SCHEDULE = ("warmup_epochs", "step_epochs", "gamma")
 # select_slider widgets only accept listed values: a restored value snaps to the nearest one.
 SNAP = {"lr": LEARNING_RATES, "weight_decay": WEIGHT_DECAYS, "clip_norm": CLIP_NORMS, "width": WIDTHS,
-        "kernel_size": KERNELS, "batch_size": BATCH_SIZES}
+        "kernel_size": KERNELS, "batch_size": BATCH_SIZES, "step_delay": STEP_DELAYS}
 
 
 def key(group: str, field: str, owner: str = "") -> str:
@@ -207,6 +207,8 @@ def train_controls() -> TrainConfig:
     st.sidebar.subheader(tr("ui.training"))
     batch = st.sidebar.select_slider(tr("ui.batch_size"), BATCH_SIZES, key=k("batch_size"))
     epochs = st.sidebar.slider(tr("ui.epochs"), 1, 100, key=k("epochs"))
+    delay = st.sidebar.select_slider(tr("ui.slow_motion"), STEP_DELAYS, key=k("step_delay"), help=tr("ui.slow_motion_help"),
+                                     format_func=lambda v: tr("ui.slow_motion_off") if v == 0 else f"{v * 1000:g} ms")
     with st.sidebar.expander(tr("ui.advanced")):
         seed = st.number_input(tr("ui.seed"), 0, 10_000, key=k("seed"))
         patience = st.slider(tr("ui.patience"), 0, 20, key=k("patience"), help=tr("ui.patience_help"))
@@ -215,7 +217,7 @@ def train_controls() -> TrainConfig:
         amp = st.toggle(tr("ui.amp"), key=k("amp"), disabled=not cuda,
                         help=tr("ui.amp_help") if cuda else tr("ui.amp_no_gpu"))
     return TrainConfig(epochs=epochs, batch_size=batch, seed=int(seed), patience=patience, amp=amp and cuda,
-                       restore_best=bool(restore_best))
+                       restore_best=bool(restore_best), step_delay=float(delay))
 
 
 def run_controls() -> RunConfig:

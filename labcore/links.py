@@ -29,6 +29,7 @@ GLOBALS = ("lang", "present")
 LEARNING_RATES = [round(m * 10.0**e, 8) for e in range(-5, 2) for m in (1, 2, 5)] + [100.0]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512]
 WIDTHS = [4, 8, 16, 32, 64, 128, 256]
+STEP_DELAYS = (0.0, 0.005, 0.02, 0.05)  # seconds per batch: slow motion for a class to watch (a small run takes 1 s)
 KERNELS = [1, 3, 5, 7]
 WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.05, 0.1]
 CLIP_NORMS = [0.0, 0.1, 0.5, 1.0, 5.0]
@@ -88,6 +89,7 @@ def train(v: Mapping[str, Any], cuda: bool = False) -> Iterator[Param]:
     yield _range("train.seed", t.seed, "seed")
     yield _range("train.patience", t.patience, "patience")
     yield Param("train.restore_best", t.restore_best)
+    yield Param("train.step_delay", t.step_delay, choices=STEP_DELAYS)  # slow motion, as the sidebar offers it
     if cuda:  # the mixed-precision switch is disabled without a GPU
         yield Param("train.amp", t.amp)
     yield Param("optim.name", base.optim.name, choices=tuple(OPTIMIZERS.names()))

@@ -75,11 +75,12 @@ def test_a_hostile_link_is_named_once_and_never_breaks_the_page(page):
     at = _open(page, HOSTILE)
     ignored = at.session_state["link_ignored"]
     assert ignored == _expected_ignored(page, HOSTILE)
-    assert {"nope", "lang", "present", "train.step_delay", "train.num_threads", "ünï"} <= set(ignored)
+    assert {"nope", "lang", "present", "train.num_threads", "ünï"} <= set(ignored)
     warnings = [w.value for w in at.warning if "settings the page cannot use" in w.value]
-    assert len(warnings) == 1 and "train.step_delay" in warnings[0] and "and" in warnings[0]
+    assert len(warnings) == 1 and "nope" in warnings[0] and "and" in warnings[0]
     _url_is_clean(at, page)
-    assert "train.step_delay" not in dict(at.query_params)
+    # a day's delay per batch: ignored, or on the Train page snapped to its slowest slow motion (50 ms, Stop wakes it)
+    assert dict(at.query_params).get("train.step_delay") in (None, "0.05")
 
 
 @pytest.mark.parametrize("page", list(PAGES))

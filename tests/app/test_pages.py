@@ -219,3 +219,18 @@ def test_a_live_learning_rate_change_is_confirmed_and_marked():
     step, epoch, lr = _job(at).lr_changes[0]
     assert [s["x0"] for s in charts["curves"]["layout"]["shapes"]] == [epoch, epoch]
     assert [s["x0"] for s in charts["lr_steps"]["layout"]["shapes"]] == [step] and lr == 0.01
+
+
+def test_slow_motion_slows_a_toy_run_and_stop_still_stops_at_once():
+    """Issue 18: a 2-D toy trains in about a second, too fast for a class to watch the boundary bend."""
+    at = _app()
+    at.switch_page("views/train.py").run()
+    at.selectbox(key="data.name").set_value("moons").run()
+    at.select_slider(key="train.step_delay").set_value(0.05).run()
+    at.button(key="btn_train").click().run()
+    assert _job(at).config.train.step_delay == 0.05
+    time.sleep(1.0)
+    assert len(_job(at).snapshot()[0]) <= 25  # 50 ms a batch: at most ~20 steps a second
+    t0 = time.perf_counter()
+    at.button(key="btn_stop").click().run()
+    assert _job(at).join(1.0) and time.perf_counter() - t0 < 1.5

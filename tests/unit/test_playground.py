@@ -407,3 +407,30 @@ def test_benchmark_reports_seconds_and_a_ratio():
     result = playground(repeats=1, steps=20)
     assert result["benchmark"] == "playground" and result["optimizers"] == 8
     assert result["seconds"] > 0 and result["ratio"] > 0 and result["naive_seconds"] > 0
+
+
+def test_the_surface_captions_say_what_the_defaults_do():
+    """Issue 18: the ravine's caption said SGD crawls while its default was the fastest; the captions now describe
+    the defaults, and this checks each claim."""
+    from dataclasses import replace
+
+    from labcore.playground.config import default_setup
+    from labcore.playground.trajectories import run
+
+    def sgd(surface: str, lr: float | None = None):
+        s, setup = SURFACES.get(surface), default_setup("sgd", surface)
+        if lr is not None:
+            setup = replace(setup, config=replace(setup.config, lr=lr))
+        return run(s, [setup], s.start, 300)[0]
+
+    def flips(path) -> int:  # direction changes across the valley in the first 60 steps
+        dy = np.diff(path.xy[:60, 1])
+        return int((np.sign(dy[1:]) != np.sign(dy[:-1])).sum())
+
+    fast, slow = sgd("ravine"), sgd("ravine", 0.3)
+    assert default_setup("sgd", "ravine").config.lr == 0.7
+    assert flips(fast) > 40 and fast.loss[100] < 1e-4  # zig-zags from wall to wall, and still gets down fast
+    assert flips(slow) == 0 and slow.loss[100] > 100 * fast.loss[100]  # no zig-zag, creeping along the floor
+    lucky, stuck = sgd("rosenbrock"), sgd("rosenbrock", 0.001)
+    assert lucky.loss[lucky.last] < 0.1 and stuck.loss[stuck.last] > 1  # thrown near the minimum / stuck on the wall
+    assert t("playground.surface_ravine_about").startswith("20x steeper") and "0.001" in t("playground.surface_rosenbrock_about")

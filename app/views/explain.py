@@ -102,14 +102,14 @@ def _attributions(model_key: str, image_key: str, target: int, layer: int | None
     return ex.explain_all(_model, _image, target, layer=layer)
 
 
-def _localisation(model, data, progress=None) -> tuple[ex.LocalisationResult, ex.LocalisationResult]:
-    """Trained vs re-randomised weights over the whole test set (runs as a background task)."""
+def _localisation(model, data, progress=None) -> tuple[ex.LocalisationResult, ...]:
+    """Trained vs re-randomised weights vs no model at all, over the whole test set (a background task)."""
     x, y, masks = float_test_images(data), data.y_test, data.extras["masks_test"]
     half = (lambda f: progress(f / 2)) if progress else None
     trained = ex.localisation(model, x, y, masks, progress=half)
     rnd = ex.localisation(ex.randomised_copy(model), x, y, masks,
                           progress=(lambda f: progress(0.5 + f / 2)) if progress else None)
-    return trained, rnd
+    return trained, rnd, ex.model_free(x, masks)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -230,9 +230,10 @@ with tabs[1]:
     elif ex.last_conv_layer(model) is None:
         st.info(tr("explain.no_conv"))
     else:
-        scores = background(("localisation", model_key), tr("explain.measuring"), _localisation, data, model=model)
+        scores = background(("localisation+free", model_key), tr("explain.measuring"), _localisation, data,
+                            model=model)
     if scores is not None:
-        trained, rnd = scores
+        trained, rnd, free = scores
         c = st.columns(4)
         c[0].metric(tr("explain.mass_inside"), f"{trained.mass_inside:.0%}",
                     delta=tr("explain.vs_random", d=100 * (trained.mass_inside - rnd.mass_inside)))
@@ -241,8 +242,8 @@ with tabs[1]:
         c[2].metric(tr("explain.mask_share"), f"{trained.mask_share:.0%}")
         c[3].metric(tr("explain.images_scored"), f"{trained.n}")
         left, right = st.columns([2, 3])
-        left.plotly_chart(localisation_figure(vars(trained), vars(rnd), trained.mask_share, lang=lang()),
-                          key="ex_loc")
+        left.plotly_chart(localisation_figure(vars(trained), vars(rnd), trained.mask_share, lang=lang(),
+                                              model_free=vars(free)), key="ex_loc")
         with right:
             cam_rnd = ex.explain(ex.randomised_copy(model), image, "gradcam", target).attribution
             cam = ex.explain(model, image, "gradcam", target).attribution

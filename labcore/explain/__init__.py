@@ -17,7 +17,7 @@ from labcore.explain.features import (
     top_losses,
 )
 from labcore.explain.ideal import IdealResult, ideal_image, total_variation
-from labcore.explain.localisation import LocalisationResult, localisation, randomised_copy
+from labcore.explain.localisation import LocalisationResult, colour_distance_maps, localisation, model_free, randomised_copy
 from labcore.explain.shapley import TabularShap, image_shap, tabular_shap
 
 __all__ = [
@@ -42,6 +42,8 @@ __all__ = [
     "predict_proba",
     "quick_model",
     "randomised_copy",
+    "model_free",
+    "colour_distance_maps",
     "tabular_shap",
     "top_losses",
     "total_variation",

@@ -6,7 +6,9 @@ Two scores over the test set, both for the true class:
 The mask's own share of the image is the chance level of the first score (a uniform map gets exactly that).
 
 Model-randomisation check (Adebayo et al., 2018): an explanation that looks the same for a network
-with random weights explains the image, not the model. `randomised_copy` gives that network.
+with random weights explains the image, not the model. `randomised_copy` gives that network. And a map that
+uses no model at all (`model_free`: each pixel's colour distance from the image's median) shows how high the
+scores go on these pictures for free: on synthetic shapes the object is simply the odd-coloured region.
 """
 
 from __future__ import annotations
@@ -42,25 +44,50 @@ def localisation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, masks: np.n
     masks = torch.as_tensor(np.asarray(masks)).bool()
     n = len(y) if limit is None else min(limit, len(y))
     device = next(model.parameters()).device
-    mass, hits = [], []
+    parts = []
     for i in range(0, n, batch):
         xb = x[i : min(i + batch, n)].float().to(device).requires_grad_(True)
-        cam = gradcam_maps(model, xb, y[i : i + len(xb)].to(device)).cpu().clamp_min(0)
-        m = masks[i : i + len(xb)]
-        total = cam.flatten(1).sum(1)
-        inside = (cam * m).flatten(1).sum(1)
-        # A map with no positive evidence points nowhere: it scores 0 rather than dividing by zero.
-        mass.append(torch.where(total > 0, inside / total.clamp_min(1e-12), torch.zeros_like(total)))
-        peak = cam.flatten(1).argmax(1)
-        hits.append(m.flatten(1).gather(1, peak[:, None])[:, 0] & (total > 0))
+        cam = gradcam_maps(model, xb, y[i : i + len(xb)].to(device)).cpu()
+        parts.append(_scores(cam, masks[i : i + len(xb)]))
         if progress is not None:
             progress(min(i + batch, n) / n)
+    return _result(parts, masks[:n])
+
+
+def _scores(maps: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: the share of the map's positive mass inside the mask, and whether its hottest pixel is inside."""
+    maps = maps.clamp_min(0)
+    total = maps.flatten(1).sum(1)
+    inside = (maps * m).flatten(1).sum(1)
+    # A map with no positive evidence points nowhere: it scores 0 rather than dividing by zero.
+    mass = torch.where(total > 0, inside / total.clamp_min(1e-12), torch.zeros_like(total))
+    peak = maps.flatten(1).argmax(1)
+    return mass, m.flatten(1).gather(1, peak[:, None])[:, 0] & (total > 0)
+
+
+def _result(parts: list[tuple[torch.Tensor, torch.Tensor]], masks: torch.Tensor) -> LocalisationResult:
     return LocalisationResult(
-        mass_inside=float(torch.cat(mass).mean()),
-        pointing=float(torch.cat(hits).float().mean()),
-        mask_share=float(masks[:n].float().mean()),
-        n=n,
+        mass_inside=float(torch.cat([p[0] for p in parts]).mean()),
+        pointing=float(torch.cat([p[1] for p in parts]).float().mean()),
+        mask_share=float(masks.float().mean()),
+        n=len(masks),
     )
+
+
+def colour_distance_maps(x: torch.Tensor) -> torch.Tensor:
+    """A map that knows nothing about any model: each pixel's colour distance from its image's median colour
+    (N, C, H, W) -> (N, H, W). On pictures where the object is simply the odd-coloured region it lights the
+    object up, which is what a localisation score must be compared with."""
+    x = x.float()
+    median = x.flatten(2).median(dim=2).values[:, :, None, None]
+    return (x - median).pow(2).sum(1).sqrt()
+
+
+def model_free(x: torch.Tensor, masks: np.ndarray | torch.Tensor, limit: int | None = None) -> LocalisationResult:
+    """The same two scores for `colour_distance_maps`: the bar a model's map has to clear on these pictures."""
+    masks = torch.as_tensor(np.asarray(masks)).bool()
+    n = len(x) if limit is None else min(limit, len(x))
+    return _result([_scores(colour_distance_maps(x[:n]), masks[:n])], masks[:n])
 
 
 def randomised_copy(model: nn.Module, seed: int = 0) -> nn.Module:

@@ -181,13 +181,17 @@ def feature_maps_figure(maps: np.ndarray, *, cols: int = 16, lang: str = "en") -
 
 
 def localisation_figure(trained: dict[str, float], randomised: dict[str, float], chance: float, *,
-                        lang: str = "en") -> go.Figure:
-    """Localisation scores of the trained model against the same network with random weights."""
+                        lang: str = "en", model_free: dict[str, float] | None = None) -> go.Figure:
+    """Localisation scores of the trained model against the same network with random weights, and (if given)
+    against a map that uses no model at all."""
     metrics = ["mass_inside", "pointing"]
     labels = [t(f"explain.viz.{m}", lang) for m in metrics]
+    series = [(trained, "trained", PALETTE[0]), (randomised, "randomised", NEUTRAL_COLOR)]
+    if model_free is not None:
+        series.append((model_free, "model_free", PALETTE[2]))
     data = [go.Bar(x=labels, y=[scores[m] for m in metrics], name=t(f"explain.viz.{key}", lang), marker_color=colour,
                    texttemplate="%{y:.0%}", textposition="outside")
-            for scores, key, colour in ((trained, "trained", PALETTE[0]), (randomised, "randomised", NEUTRAL_COLOR))]
+            for scores, key, colour in series]
     # The chance line belongs to the first group only; its legend entry is an empty trace of the same style.
     line = {"dash": "dot", "color": BAD_COLOR, "width": 2}
     data.append(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=t("explain.viz.chance_mass", lang)))

@@ -48,6 +48,8 @@ def test_page_renders_grad_cam_for_the_default_model(at):
     assert {"ex_attr", "ex_probs", "ex_top", "ex_adv", "ex_fmap_0"} <= _charts(at)
     # Localisation over the whole test set runs in the background, with a progress bar meanwhile.
     assert "ex_loc" in _rerun_until(at, {"ex_loc"})
+    loc = next(c for c in at.get("plotly_chart") if c.key == "ex_loc")
+    assert "No model (colour distance)" in loc.proto.spec  # issue 18: the bar a model's map must clear
     attr = next(c for c in at.get("plotly_chart") if c.key == "ex_attr")
     assert "Grad-CAM" in attr.proto.spec  # the overlay grid carries the method titles
     assert len(at.tabs) == 7

@@ -261,3 +261,23 @@ def test_grad_cam_reads_the_chosen_conv_layer_and_defaults_to_the_last(cnn, imag
     assert np.abs(guided[0] - guided[1]).max() > 0.2
     with pytest.raises(ValueError):
         ex.explain(model, image, "gradcam", target, layer=len(convs))
+
+
+def test_a_map_without_a_model_is_scored_like_grad_cam():
+    """Issue 18: the chance level was too easy; each pixel's colour distance from the image's median, scored by the
+    same rules, is the bar a model's map must clear on pictures where the object is the odd-coloured region."""
+    import torch
+
+    from labcore.explain.localisation import colour_distance_maps, model_free
+
+    x = torch.zeros(1, 3, 4, 4)
+    x[0, 0, 1:3, 1:3] = 1.0  # a red 2x2 square on black; two dimmer red pixels outside it
+    x[0, 0, 0, 3] = 0.5
+    x[0, 0, 3, 0] = 0.5
+    mask = torch.zeros(1, 4, 4, dtype=torch.bool)
+    mask[0, 1:3, 1:3] = True
+    maps = colour_distance_maps(x)
+    assert torch.allclose(maps, x[:, 0])  # median colour black: the distance is the red value
+    result = model_free(x, mask)
+    assert result.mass_inside == pytest.approx(4 / 5) and result.pointing == 1.0  # 4 of 4 + 0.5 + 0.5; peak inside
+    assert result.mask_share == pytest.approx(4 / 16) and result.n == 1

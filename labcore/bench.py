@@ -145,6 +145,16 @@ def conv(repeats: int = 20) -> dict:
 BENCHMARKS["conv"] = conv
 
 
+def neurons(repeats: int = 20) -> dict:
+    """The Neurons page's redraw after a slider move (perceptron and activation panels) against one torch.sigmoid."""
+    from labcore.basics.neurons import bench  # plotly loads only when this one runs
+
+    return bench(repeats=repeats)
+
+
+BENCHMARKS["neurons"] = neurons
+
+
 def load(sessions: int = 30, repeats: int | None = None) -> dict:
     """A class pressing Train at once: `sessions` Streamlit sessions through the engine's queue (bench/load.py,
     run in a subprocess because labcore never imports streamlit). Needs the repository checkout."""

@@ -190,3 +190,35 @@ def depth_demo(layers: int, relu: bool, seed: int = 0) -> DepthResult:
         diff = float((net.double()(everything) - one_matrix).abs().max())
         final = float(F.binary_cross_entropy_with_logits(net(x.double())[:, 0], y.double()))
     return DepthResult(layers, relu, g, probs, acc, w, c, diff, final)
+
+
+# -- one slider move, for `python -m labcore bench neurons` -------------------------------------------------------
+TARGET_SECONDS = 0.1  # one redraw after a slider move on a 2-core laptop
+
+
+def bench(repeats: int = 20) -> dict:
+    """Best-of-`repeats` seconds of what one slider move redraws on the Neurons page (the perceptron's output and
+    line, an activation with its autograd derivative, both figures serialised as st.plotly_chart sends them)
+    against one plain torch.sigmoid over the perceptron's grid, measured in the same run."""
+    import time
+
+    import plotly.io
+
+    from labcore.basics import figures
+
+    redraw_s, base_s = [], []
+    grid = torch.rand(81, 81)
+    for i in range(repeats):
+        w1 = -3 + 6 * (i % 10) / 9
+        t0 = time.perf_counter()
+        xs, out = perceptron_output(w1, 2.0, -1.0)
+        plotly.io.to_json(figures.perceptron_figure(xs, out, w1, 2.0, -1.0, decision_line(w1, 2.0, -1.0)), validate=False)
+        curve = activation_curve(ACTIVATIONS[i % (len(ACTIVATIONS) - 1)])  # softmax has a panel of its own
+        plotly.io.to_json(figures.activation_figure(curve, 0.5), validate=False)
+        redraw_s.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        torch.sigmoid(grid)
+        base_s.append(time.perf_counter() - t0)
+    best, base = min(redraw_s), min(base_s)
+    return {"redraw_s": round(best, 4), "sigmoid_s": round(base, 7), "ratio": round(best / base, 1),
+            "target_s": TARGET_SECONDS, "within_target": best <= TARGET_SECONDS}

@@ -206,3 +206,11 @@ def test_typed_points_are_joined_by_straight_lines():
     pts = approx.parse_points(" 2 1, -2 -1 ")
     assert pts.tolist() == [[-2.0, -1.0], [2.0, 1.0]]
     assert approx.target("points", np.array([-3.0, 0.0, 1.0]), pts).tolist() == [-1.0, 0.0, 0.5]
+
+
+def test_bench_neurons_reports_a_ratio_against_a_plain_sigmoid():
+    from labcore.bench import BENCHMARKS
+
+    result = BENCHMARKS["neurons"](repeats=2)
+    assert set(result) == {"redraw_s", "sigmoid_s", "ratio", "target_s", "within_target"}
+    assert result["ratio"] == pytest.approx(result["redraw_s"] / result["sigmoid_s"], rel=0.05)

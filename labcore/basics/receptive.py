@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from labcore.explain.locking import exclusive
+
 FIELD_LAYERS = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
 
 
@@ -36,6 +38,7 @@ class Stage:
     out: tuple[int, int]  # the layer's output height and width for this input size
 
 
+@exclusive  # it hooks the model: one session at a time per model (the page's untrained CNN is shared)
 def stages(model: nn.Module, input_hw: tuple[int, int]) -> list[Stage]:
     """Every convolution and pooling layer of `model` in forward order, with its field (modules are visited in
     registration order, which is the forward order of the lab's nn.Sequential CNNs)."""
@@ -81,6 +84,7 @@ def box(stage: Stage, row: int, col: int, input_hw: tuple[int, int]) -> tuple[in
     return out[0], out[1], out[2], out[3]
 
 
+@exclusive
 def gradient_field(model: nn.Module, image: torch.Tensor, stage: Stage, row: int, col: int) -> np.ndarray:
     """|∂ unit / ∂ pixel| summed over the input channels, for one (C, H, W) picture; the unit is the sum over
     the layer's channels at (row, col). Scaled to a maximum of 1 (all zeros if no gradient reaches the input)."""

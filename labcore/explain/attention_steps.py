@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from labcore.explain.attention import encoder_blocks
+from labcore.explain.locking import exclusive
 from labcore.models.sequence import TokenEmbedding
 
 
@@ -46,6 +47,7 @@ def _projections(attn: nn.MultiheadAttention, h: torch.Tensor) -> tuple[torch.Te
     return tuple(h @ w[i * d:(i + 1) * d].T + bias[i * d:(i + 1) * d] for i in range(3))  # type: ignore[return-value]
 
 
+@exclusive  # it hooks the model's blocks
 @torch.no_grad()
 def attention_steps(model: nn.Module, x: torch.Tensor, layer: int, head: int, *, temperature: float = 1.0,
                     causal: bool = False) -> AttentionSteps:

@@ -1,5 +1,6 @@
-"""Try it: classify your own picture (upload, camera or a drawing saved as PNG) with any model this tab trained,
-on the Train page or the Transfer page, and download that model."""
+"""Try it: classify your own picture (upload, camera, or a drawing on the pad or saved as a picture) with any
+model this tab trained, on the Train page or the Transfer page, and download that model. A drawing is cropped to
+its ink, centred and scaled the way the model's training digits were (`labcore.data.drawing`)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import streamlit as st
 import torch
 
 from app import links
+from app.components.canvas import drawing_canvas
 from app.state import lang, lease, readable, registry, tr
-from labcore.data.images import JPEG_SUFFIXES, PNG_SUFFIXES, UPLOAD_MB, accepted_names, uploader_types
-from labcore.explain.features import image_from_bytes, predict_proba
+from labcore.data.drawing import drawing_to_input, ink_to_input, picture_to_ink
+from labcore.data.images import JPEG_SUFFIXES, PHOTO_FORMATS, PNG_SUFFIXES, UPLOAD_MB, accepted_names, uploader_types
+from labcore.explain.features import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, image_from_bytes, predict_proba
 from labcore.i18n import LabError
 from labcore.train.job import TrainingJob
 from labcore.transfer.export import FORMATS, SUFFIX, export
@@ -52,6 +55,15 @@ def _network(t: Tryable):
     return cache[t.key]
 
 
+def _drawing_from_bytes(raw: bytes, shape: tuple[int, ...]) -> torch.Tensor:
+    """A drawing saved as a picture: cropped to its ink and centred like the pad's (refusals as for any upload)."""
+    try:
+        ink = picture_to_ink(raw, formats=PHOTO_FORMATS, max_bytes=MAX_UPLOAD_BYTES, max_pixels=MAX_UPLOAD_PIXELS)
+    except LabError as e:
+        raise LabError("explain.bad_image") from e
+    return torch.from_numpy(ink_to_input(ink, shape))
+
+
 torch.set_num_threads(1)
 links.setup(links.PageLink("try-it", keys={"source": "try.source"}))  # the link's setup (app/links.py)
 st.title(tr("try_it.title"))
@@ -69,12 +81,14 @@ key = st.selectbox(tr("try_it.model"), list(models), format_func=lambda k: _labe
                    help=tr("try_it.model_help"))
 model, data = _network(models[key])
 names = data.class_names
-st.caption(tr("try_it.model_note", classes=", ".join(names[:20]), shape="×".join(map(str, data.input_shape))))
+note = "try_it.model_note_drawing" if ss.get("try.source") == "drawing" else "try_it.model_note"  # how a picture is fitted
+st.caption(tr(note, classes=", ".join(names[:20]), shape="×".join(map(str, data.input_shape))))
 
 source = st.segmented_control(tr("try_it.source"), ["upload", "camera", "drawing"], key="try.source",
                               format_func=lambda s: tr(f"try_it.source_{s}")) or "upload"
 left, right = st.columns([2, 3])
 raw = None
+drawn = None  # the pad's drawing, already the model's input
 with left:
     if source == "upload":
         accepted = PNG_SUFFIXES + JPEG_SUFFIXES
@@ -86,23 +100,35 @@ with left:
         f = st.camera_input(tr("try_it.camera"), key="try.camera")
         raw = f.getvalue() if f is not None else None
     else:
-        st.markdown(tr("try_it.drawing_help"))
-        accepted = PNG_SUFFIXES + JPEG_SUFFIXES  # a drawing saved as JPEG is a drawing too
-        f = st.file_uploader(tr("try_it.drawing"), type=uploader_types(accepted), key="try.drawing",
-                             max_upload_size=UPLOAD_MB)
-        st.caption(tr("transfer.upload.limit_files", mb=UPLOAD_MB, accepted=accepted_names(accepted)))
-        raw = f.getvalue() if f is not None else None
+        st.caption(tr("try_it.drawing_help"))
+        strokes = drawing_canvas("try.canvas", undo=tr("try_it.canvas_undo"), clear=tr("try_it.canvas_clear"),
+                                 label=tr("try_it.canvas_label"))
+        drawn = drawing_to_input(strokes, tuple(data.input_shape))
+        with st.expander(tr("try_it.drawing_upload"), icon=":material/upload:"):
+            st.caption(tr("try_it.drawing_upload_help"))
+            accepted = PNG_SUFFIXES + JPEG_SUFFIXES  # a drawing saved as JPEG is a drawing too
+            f = st.file_uploader(tr("try_it.drawing"), type=uploader_types(accepted), key="try.drawing",
+                                 max_upload_size=UPLOAD_MB)
+            st.caption(tr("transfer.upload.limit_files", mb=UPLOAD_MB, accepted=accepted_names(accepted)))
+        raw = f.getvalue() if f is not None and drawn is None else None  # the pad wins while it has ink
 
-if raw is None:
+if raw is None and drawn is None:
     right.info(tr("try_it.waiting"), icon=":material/image:")
 else:
     try:
-        image = image_from_bytes(raw, tuple(data.input_shape))
+        shape = tuple(data.input_shape)
+        if drawn is not None:
+            image = torch.from_numpy(drawn)
+        elif source == "drawing":
+            image = _drawing_from_bytes(raw, shape)
+        else:
+            image = image_from_bytes(raw, shape)
         probs = predict_proba(model, image.unsqueeze(0))[0]
         top = int(probs.argmax())
         with left:
             st.plotly_chart(image_grid_figure(image.unsqueeze(0).numpy(), titles=[tr("try_it.as_seen")], cols=1,
                                               lang=lang(), height=220), key="try.seen")
+            st.caption(tr("try_it.as_seen_size", h=shape[-2], w=shape[-1]))
         with right:
             st.metric(tr("try_it.prediction"), names[top], tr("try_it.confidence", p=float(probs[top])),
                       delta_color="off", delta_arrow="off")  # a confidence is not a change: no ↑

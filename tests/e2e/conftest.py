@@ -39,8 +39,10 @@ def server(tmp_path_factory):
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     log = open(log_path, "w+")
     # A closed test page's jobs stop 8 s after it closed (30 s in class): the next test gets the cores back,
-    # and the reconnect test's 3-second blip still fits in the grace.
-    env = {**os.environ, "LABCORE_DATA": str(tmp_path_factory.mktemp("data")), "LAB_ORPHAN_GRACE_S": "8"}
+    # and the reconnect test's 3-second blip still fits in the grace. Two jobs at once whatever the machine:
+    # the queue test needs students in line, and a CI runner with many cores would otherwise run them all.
+    env = {**os.environ, "LABCORE_DATA": str(tmp_path_factory.mktemp("data")), "LAB_ORPHAN_GRACE_S": "8",
+           "LAB_MAX_JOBS": "2"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",

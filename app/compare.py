@@ -9,7 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from app.state import current_job, lang, start_job, tr
-from app.widgets import pause_stop_buttons, polling_fragment, waiting_notice
+from app.widgets import pause_stop_buttons, polling_fragment, stale_notice, waiting_notice
 from labcore.train.compare import CompareConfig, CompareJob
 
 POLL_SECONDS = 0.5
@@ -25,6 +25,7 @@ def job_buttons(cfg: CompareConfig | None, job_key: str, label: str) -> CompareJ
     pause_stop_buttons(cols[1], cols[2], job, f"{job_key}.")
     if f"{job_key}.error" in st.session_state:
         st.warning(st.session_state[f"{job_key}.error"])
+    stale_notice(job, cfg)
     return job
 
 

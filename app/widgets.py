@@ -254,6 +254,15 @@ def waiting_notice(job) -> bool:
     return True
 
 
+def stale_notice(job, cfg, same_data: bool = True) -> bool:
+    """Say so when the finished job's results below come from another setup than the widgets show now (a new
+    backbone, series or zip): a student must not read old results as the new setup's (issue 19 item 11)."""
+    if job is None or not job.done or cfg is None or (job.config == cfg and same_data):
+        return False
+    st.info(tr("ui.previous_setup"), icon=":material/history:")
+    return True
+
+
 def pause_stop_buttons(pause_col, stop_col, job, prefix: str = "") -> None:
     """Pause (Resume while paused) and Stop for a page's background job, disabled when none is running
     (Stop also takes a job out of the queue). Keys: `{prefix}btn_pause`, `{prefix}btn_resume`, `{prefix}btn_stop`."""

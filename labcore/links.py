@@ -321,6 +321,7 @@ def transfer(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("gradual", base.gradual)
     yield Param("lr", base.lr, choices=tuple(TRANSFER_LRS))
     yield Param("backbone_lr_factor", base.backbone_lr_factor, choices=tuple(TRANSFER_FACTORS))
+    yield Param("scratch_lr", base.scratch_lr, choices=tuple(TRANSFER_LRS))
     yield Param("train.epochs", base.train.epochs, lo=1, hi=100, step=1)
     yield Param("train.batch_size", base.train.batch_size, choices=tuple(TRANSFER_BATCHES))
     yield Param("train.seed", base.train.seed, lo=0, hi=10_000, step=1)

@@ -200,7 +200,7 @@ def _other() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
         ("explain-ideal-adversarial", "transfer", "explain", {}, ("15",)),
         ("transfer-strategies", "19", "transfer", {}, ("transfer",)),
         ("transfer-shapes", "transfer", "transfer", {"target": "shapes_new"}, ("19",)),
-        ("transfer-domain-gap", "transfer", "transfer", {"target": "shapes_all", "labels_per_class": "20"}, ("19",)),
+        ("transfer-domain-gap", "transfer", "transfer", {"target": "shapes_all", "labels_per_class": "0"}, ("19",)),
         ("try-it", "20", "try-it", {}, ("21",)),
         ("sequences-forecast", "9", "sequences", {"forecast.series": "co2", "forecast.models": "gru,lstm,conv1d"},
          ("22",)),

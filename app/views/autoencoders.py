@@ -12,7 +12,7 @@ import streamlit as st
 
 from app import links
 from app.state import current_job, lang, start_job, tr
-from app.widgets import BATCH_SIZES, pause_stop_buttons, polling_fragment, waiting_notice
+from app.widgets import BATCH_SIZES, pause_stop_buttons, polling_fragment, stale_notice, waiting_notice
 from labcore.autoencoders import AUTOENCODERS, AEConfig, AutoencoderJob
 from labcore.autoencoders.latent import LatentView, interpolate, reconstruct, sample_grid
 from labcore.autoencoders.models import is_variational
@@ -314,6 +314,7 @@ pause_stop_buttons(cols[1], cols[2], job, K)
 cols[3].caption(tr(f"autoencoders.about_{'vae' if is_variational(cfg.model) else 'ae'}"))
 if K + "error" in ss:
     st.warning(ss[K + "error"])
+stale_notice(job, cfg)
 
 
 # Paused: nothing changes, so the map stays still and a click on it lands (a redraw would swallow it).

@@ -13,7 +13,7 @@ import streamlit as st
 
 from app import links
 from app.state import current_job, data_preview, lang, start_job, tr
-from app.widgets import BATCH_SIZES, LEARNING_RATES, pause_stop_buttons, polling_fragment, waiting_notice
+from app.widgets import BATCH_SIZES, LEARNING_RATES, pause_stop_buttons, polling_fragment, stale_notice, waiting_notice
 from labcore.config import DataConfig, OptimConfig, RunConfig
 from labcore.data import DATASETS, dataset_info
 from labcore.links import RACE_LEARNING_RATES, RACE_WEIGHT_DECAYS, race_config, race_values
@@ -254,6 +254,7 @@ pause_stop_buttons(cols[2], cols[3], job, "race.")
 cols[4].toggle(tr("race.log_loss"), key="race.log", value=True)
 if "race.error" in ss:
     st.warning(ss["race.error"])
+stale_notice(job, cfg)
 
 
 @polling_fragment(POLL_SECONDS if active else None)

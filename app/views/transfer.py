@@ -16,17 +16,18 @@ import torch
 
 from app import links
 from app.state import current_job, lang, lease, start_job, tr
-from app.widgets import pause_stop_buttons, polling_fragment, waiting_notice
+from app.widgets import pause_stop_buttons, polling_fragment, stale_notice, waiting_notice
 from labcore.config import TrainConfig
 from labcore.data.images import IMAGE_SUFFIXES, UPLOAD_MB, uploader_types
 from labcore.i18n import LabError
 from labcore.links import TRANSFER_BATCHES, TRANSFER_FACTORS, TRANSFER_LRS, TRANSFER_SIZES
 from labcore.transfer.backbones import BACKBONES
 from labcore.transfer.embed import METHODS, embeddings, project, sample
+from labcore.transfer.estimate import StepCost, measure, race_seconds
 from labcore.transfer.export import FORMATS, SUFFIX, export
-from labcore.transfer.job import TransferConfig, TransferJob, tied_with
+from labcore.transfer.job import TransferConfig, TransferJob, tied_with, verdict
 from labcore.transfer.strategies import STRATEGIES
-from labcore.transfer.targets import LABELS_PER_CLASS, TARGETS
+from labcore.transfer.targets import LABELS_PER_CLASS, TARGETS, load_target
 from labcore.transfer.uploads import ACCEPTED, bundle_from_files, bundle_from_zip
 from labcore.transfer.weights import check_weights_file, checkpoint_path, weights_status
 from labcore.viz import image_grid_figure
@@ -36,16 +37,18 @@ POLL_SECONDS = 0.5
 JOB_KEY = "tl_job_id"
 UPLOAD = "upload"
 LRS, FACTORS, BATCHES, SIZES = TRANSFER_LRS, TRANSFER_FACTORS, TRANSFER_BATCHES, TRANSFER_SIZES
+TINY_TEST = 30  # fewer test images than this: one image moves the accuracy by more than 3 points
 UPLOAD_SIZE = 96  # your images are stored at this size; the backbone's wrapper resizes again
 ss = st.session_state
 
 DEFAULTS = {"tl.backbone": "lab_digits", "tl.target": "digits_5_9", "tl.labels": 5, "tl.strategies": list(STRATEGIES),
-            "tl.unfreeze": 2, "tl.gradual": False, "tl.lr": 1e-2, "tl.factor": 0.1, "tl.epochs": 30, "tl.batch": 16,
-            "tl.seed": 0, "tl.size": 64}
+            "tl.unfreeze": 2, "tl.gradual": False, "tl.lr": 1e-2, "tl.factor": 0.1, "tl.scratch_lr": 1e-3,
+            "tl.epochs": 30, "tl.batch": 16, "tl.seed": 0, "tl.size": 64}
 # A link (or the setup this page had when the user left it) goes into the widgets (app/links.py).
 LINK_KEYS = {"target": "target", "labels_per_class": "labels", "backbone": "backbone", "image_size": "size",
              "strategies": "strategies", "unfreeze": "unfreeze", "gradual": "gradual", "lr": "lr",
-             "backbone_lr_factor": "factor", "train.epochs": "epochs", "train.batch_size": "batch", "train.seed": "seed"}
+             "backbone_lr_factor": "factor", "scratch_lr": "scratch_lr",
+             "train.epochs": "epochs", "train.batch_size": "batch", "train.seed": "seed"}
 links.setup(links.keys_with_prefix("transfer", "tl.", LINK_KEYS))
 for k, v in DEFAULTS.items():
     ss.setdefault(k, v)
@@ -57,8 +60,8 @@ def _on_target() -> None:
         ss["tl.backbone"] = TARGETS.get(ss["tl.target"]).backbone
 
 
-def _domain_gap() -> None:
-    ss["tl.target"], ss["tl.backbone"], ss["tl.labels"] = "shapes_all", "lab_digits", 20
+def _domain_gap() -> None:  # every label: from scratch then learns the shapes well, and the digits backbone hurts
+    ss["tl.target"], ss["tl.backbone"], ss["tl.labels"] = "shapes_all", "lab_digits", 0
 
 
 def _start(cfg: TransferConfig) -> None:
@@ -138,6 +141,9 @@ def _sidebar(locked: bool) -> TransferConfig:
     sb.select_slider(tr("transfer.lr"), LRS, key="tl.lr", format_func=lambda v: f"{v:g}", disabled=locked)
     sb.select_slider(tr("transfer.factor"), FACTORS, key="tl.factor", format_func=lambda v: f"× {v:g}",
                      disabled=locked, help=tr("transfer.factor_help"))
+    if "scratch" in ss["tl.strategies"]:
+        sb.select_slider(tr("transfer.scratch_lr"), LRS, key="tl.scratch_lr", format_func=lambda v: f"{v:g}",
+                         disabled=locked, help=tr("transfer.scratch_lr_help"))
     sb.subheader(tr("ui.training"))
     sb.slider(tr("ui.epochs"), 1, 100, key="tl.epochs", disabled=locked)
     sb.select_slider(tr("ui.batch_size"), BATCHES, key="tl.batch", disabled=locked)
@@ -145,9 +151,47 @@ def _sidebar(locked: bool) -> TransferConfig:
     return TransferConfig(target=ss["tl.target"], labels_per_class=int(ss["tl.labels"]), backbone=backbone,
                           strategies=tuple(s for s in STRATEGIES if s in ss["tl.strategies"]), image_size=size,
                           unfreeze=int(ss["tl.unfreeze"]), gradual=bool(ss["tl.gradual"]), lr=float(ss["tl.lr"]),
-                          backbone_lr_factor=float(ss["tl.factor"]),
+                          backbone_lr_factor=float(ss["tl.factor"]), scratch_lr=float(ss["tl.scratch_lr"]),
                           train=TrainConfig(epochs=int(ss["tl.epochs"]), batch_size=int(ss["tl.batch"]),
                                             seed=int(ss["tl.seed"])))
+
+
+# -- how long it will take -------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def _target_shape(target: str, labels: int, seed: int) -> tuple[dict[str, int], int, int] | None:
+    """(split sizes, channels, classes) of a built-in target; None when it is not on this computer."""
+    try:
+        data = load_target(target, labels, seed)
+    except LabError:
+        return None
+    return data.sizes(), data.input_shape[0], data.num_classes
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cost(backbone: str, channels: int, classes: int, size: int, batch: int) -> StepCost:
+    return measure(backbone, in_channels=channels, num_classes=classes, size=size, batch=batch)
+
+
+def _estimate(cfg: TransferConfig) -> None:
+    """Say before Start how long the race will take on this computer; warn above a minute."""
+    if cfg.target == UPLOAD:
+        bundle = ss.get("tl.upload_bundle")
+        shape = None if bundle is None else (bundle.sizes(), bundle.input_shape[0], bundle.num_classes)
+    else:
+        shape = _target_shape(cfg.target, cfg.labels_per_class, cfg.train.seed)
+    if shape is None or not cfg.strategies:
+        return
+    sizes, channels, classes = shape
+    try:
+        with st.spinner(tr("transfer.estimating")):
+            cost = _cost(cfg.backbone, channels, classes, cfg.image_size, cfg.train.batch_size)
+    except (LabError, RuntimeError):  # a backbone that cannot be built here: the run will say why
+        return
+    seconds = race_seconds(cost, cfg.strategies, cfg.train.epochs, sizes)
+    if seconds > 60:
+        st.warning(tr("transfer.estimate_long", minutes=seconds / 60), icon=":material/schedule:")
+    else:
+        st.caption(tr("transfer.estimate", seconds=max(1, round(seconds))))
 
 
 # -- your own images --------------------------------------------------------------------------------------------------
@@ -326,6 +370,11 @@ def _results(job: TransferJob) -> None:
     if not job.results:
         return
     st.subheader(tr("transfer.results_title"))
+    sizes = job.trainer.data.sizes()
+    st.caption(tr("transfer.counts", **sizes))
+    if sizes["test"] < TINY_TEST:
+        st.warning(tr("transfer.tiny_test", test=sizes["test"], points=100 / max(sizes["test"], 1)),
+                   icon=":material/warning:")
     frame = results_frame(job.results, job.best.strategy if job.best else None, lang=lang())
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
         tr("transfer.col_test_acc"): st.column_config.NumberColumn(format="percent"),
@@ -343,12 +392,11 @@ def _results(job: TransferJob) -> None:
                       others=", ".join(tr(f"transfer.strategy_{r.strategy}") for r in tied),
                       acc=job.best.val_accuracy, loss=job.best.val_loss,
                       losses=", ".join(f"{r.val_loss:.3f}" for r in tied)))
-    acc = {r.strategy: r.test_accuracy for r in job.results}
-    if "scratch" in acc and len(acc) > 1:
-        gain = max(v for s, v in acc.items() if s != "scratch") - acc["scratch"]
-        if not math.isnan(gain):
-            key = "transfer.gain_big" if gain >= 0.05 else "transfer.gain_none"
-            st.info(tr(key, gain=100 * gain), icon=":material/lightbulb:")
+    kind, points = verdict(job.results, job.trainer.data.num_classes)
+    if kind == "nothing":  # comparing strategies that all guess would teach noise
+        st.warning(tr("transfer.gain_nothing", chance=points), icon=":material/help:")
+    elif kind:
+        st.info(tr(f"transfer.gain_{kind}", gain=points), icon=":material/lightbulb:")
     st.page_link("views/try_it.py", label=tr("transfer.try_link"), icon=":material/touch_app:")
     st.page_link("views/explain.py", label=tr("transfer.explain_link"), icon=":material/visibility:")
     _feature_view(job)
@@ -379,6 +427,8 @@ if cfg.target == UPLOAD:
     _own_images()
 elif TARGETS.get(cfg.target).online:
     st.info(tr("transfer.online_note"), icon=":material/cloud_download:")
+if not active:
+    _estimate(cfg)
 
 cols = st.columns([1.3, 1, 1, 3], vertical_alignment="bottom")
 cols[0].button(tr("transfer.start"), type="primary", on_click=_start, args=(cfg,), key="tl.btn_start",
@@ -388,6 +438,9 @@ if not cfg.strategies:
     st.warning(tr("transfer.no_strategy"))
 if "tl.error" in ss:
     st.warning(ss["tl.error"])
+if job is not None:  # your own images: a new zip or set of files is a new setup too
+    stale_notice(job, cfg, same_data=cfg.target != UPLOAD or job.trainer is None
+                 or job.trainer.data is ss.get("tl.upload_bundle"))
 
 
 @polling_fragment(POLL_SECONDS if active else None)

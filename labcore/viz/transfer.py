@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from labcore.i18n import t
+from labcore.metrics import accuracy_interval
 from labcore.viz.theme import PALETTE, class_colors, downsample, log_axis, message_annotation, rgba, styled_figure
 
 STRATEGY_COLORS = {"features": PALETTE[0], "finetune": PALETTE[1], "scratch": PALETTE[2]}
@@ -51,6 +52,11 @@ def transfer_curves_figure(lanes: dict[str, tuple[list[dict], list[dict]]], *, l
     return styled_figure(traces, layout, height=380, hovermode="x unified")
 
 
+def _interval(acc: float, n: int) -> str:
+    lo, hi = accuracy_interval(acc, n)
+    return "–" if math.isnan(lo) else f"{100 * lo:.0f}–{100 * hi:.0f} %"
+
+
 def results_frame(results: list, best: str | None, *, lang: str = "en") -> pd.DataFrame:
     """One row per strategy: test accuracy, seconds, trainable and total parameters."""
     rows = []
@@ -59,6 +65,7 @@ def results_frame(results: list, best: str | None, *, lang: str = "en") -> pd.Da
         rows.append({
             t("transfer.col_strategy", lang): label,
             t("transfer.col_test_acc", lang): None if math.isnan(r.test_accuracy) else r.test_accuracy,
+            t("transfer.col_interval", lang): _interval(r.test_accuracy, getattr(r, "n_test", 0)),
             t("transfer.col_val_acc", lang): None if math.isnan(r.val_accuracy) else r.val_accuracy,
             t("transfer.col_seconds", lang): r.seconds,
             t("transfer.col_trainable", lang): r.trainable,

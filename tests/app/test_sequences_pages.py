@@ -55,6 +55,9 @@ def test_forecast_trains_and_scores_against_the_naive_baselines():
     assert names[0].startswith("1-D CNN") and any("Naive" in n for n in names) and any("Seasonal" in n for n in names)
     assert (table["MAE"] > 0).all() and (table["RMSE"] >= table["MAE"]).all()
     _check_forecast_results(at, table)
+    assert not any("previous setup" in i.value for i in at.info)
+    at.selectbox(key="seq.series").set_value("sunspots").run()  # a new series: the CO2 results are labelled old
+    assert any("previous setup" in i.value for i in at.info) and not at.exception
 
 
 def _array(values):

@@ -25,6 +25,7 @@ def test_the_offline_default_races_to_a_results_table_and_feeds_try_it():
     assert at.selectbox(key="tl.backbone").value == "lab_digits"
     assert at.selectbox(key="tl.target").value == "digits_5_9"
     at.slider(key="tl.epochs").set_value(4).run()
+    assert any(c.value.startswith("This run should take about") for c in at.caption)  # said before Start
     at.button(key="tl.btn_start").click().run()
     assert not at.exception, at.exception
     poll(at, lambda a: _job(a).done)
@@ -34,10 +35,16 @@ def test_the_offline_default_races_to_a_results_table_and_feeds_try_it():
     assert len(table.value) == 3 and set(table.value["Strategy"].str.rstrip(" ★")) == {
         "Feature extraction", "Fine-tuning", "From scratch"}
     assert any("Best on validation" in m.value for m in at.markdown)
+    shown = " ".join(c.value for c in at.caption)
+    assert "Trained on 25 images, chose the best epoch on 134, tested on 135." in shown
+    assert "95 % interval (test)" in table.value.columns and table.value["95 % interval (test)"].str.endswith("%").all()
+    assert not any("previous setup" in i.value for i in at.info)  # the results belong to what is on screen
     at.button(key="tl.embed_go").click().run()
     assert not at.exception, at.exception
     assert at.session_state["tl.embed"][1] == "pca"
 
+    at.slider(key="tl.epochs").set_value(5).run()  # another setup: the results stay, labelled as the old one's
+    assert any("previous setup" in i.value for i in at.info)
     _try_every_strategy(at, _job(at))
 
 

@@ -145,3 +145,18 @@ def test_breast_cancer_scores_malignant_as_the_positive_class():
     for info in (dataset_info("breast_cancer"), load_dataset("breast_cancer").info):  # the picker's and the data's
         assert info.class_names[info.positive] == "malignant"
     assert dataset_info("moons").positive is None  # no class of interest: class 1, as before
+
+
+def test_accuracy_interval_is_the_wilson_interval():
+    from labcore.metrics import accuracy_interval
+
+    n, k, z = 6, 4, 1.959963984540054  # by hand: the Wilson score interval's formula
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert accuracy_interval(p, n) == pytest.approx((centre - half, centre + half), abs=1e-9)
+    lo, hi = accuracy_interval(4 / 6, 6)
+    assert 0.29 < lo < 0.31 and 0.90 < hi < 0.91  # 4 of 6 right: anywhere from 30 % to 90 %
+    wide, narrow = accuracy_interval(0.8, 10), accuracy_interval(0.8, 1000)
+    assert narrow[1] - narrow[0] < (wide[1] - wide[0]) / 5
+    assert np.isnan(accuracy_interval(0.5, 0)[0]) and np.isnan(accuracy_interval(float("nan"), 10)[1])

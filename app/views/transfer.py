@@ -25,11 +25,18 @@ from labcore.transfer.backbones import BACKBONES
 from labcore.transfer.embed import METHODS, embeddings, project, sample
 from labcore.transfer.estimate import StepCost, measure, race_seconds
 from labcore.transfer.export import FORMATS, SUFFIX, export
-from labcore.transfer.job import TransferConfig, TransferJob, tied_with, verdict
+from labcore.transfer.job import TransferConfig, TransferJob, as_float, tied_with, verdict
 from labcore.transfer.strategies import STRATEGIES
 from labcore.transfer.targets import LABELS_PER_CLASS, TARGETS, load_target
 from labcore.transfer.uploads import ACCEPTED, bundle_from_files, bundle_from_zip
-from labcore.transfer.weights import check_weights_file, checkpoint_path, weights_status
+from labcore.transfer.weights import (
+    check_weights_file,
+    checkpoint_path,
+    download_help,
+    find_checkpoint,
+    server_files,
+    weights_status,
+)
 from labcore.viz import image_grid_figure
 from labcore.viz.transfer import embedding_figure, results_frame, transfer_curves_figure
 
@@ -90,9 +97,12 @@ def _weights_sidebar(backbone: str) -> None:
     if backbone in ss.get("tl.user_state", {}):
         sb.success(tr("transfer.weights_user"), icon=":material/upload_file:")
     elif status == "cached":
-        sb.caption(tr("transfer.weights_cached", path=str(checkpoint_path(backbone))))
+        sb.caption(tr("transfer.weights_cached", path=str(find_checkpoint(backbone))))
     else:
         sb.warning(tr("transfer.weights_missing", path=str(checkpoint_path(backbone))), icon=":material/cloud_download:")
+        with sb.expander(tr("transfer.weights_where_title"), icon=":material/help:"):
+            st.markdown(tr("transfer.weights_where", path=str(checkpoint_path(backbone)), **download_help(backbone)))
+        _server_weights(backbone)
     upload = sb.file_uploader(tr("transfer.weights_upload"), type=["pth", "pt", "bin"], key=f"tl.weights.{backbone}",
                               help=tr("transfer.weights_upload_help"), max_upload_size=UPLOAD_MB)
     sb.caption(tr("transfer.upload.refused_in_browser", mb=UPLOAD_MB))
@@ -112,6 +122,30 @@ def _weights_sidebar(backbone: str) -> None:
             refused[backbone] = (digest, tr("transfer.upload.file_error", name=upload.name, message=e.message(lang())))
     if refused.get(backbone, ("",))[0] == digest:
         sb.error(refused[backbone][1], icon=":material/block:")
+
+
+def _use_server_file(backbone: str) -> None:
+    name = ss.get(f"tl.server_weights.{backbone}")
+    path = server_files().get(name) if name else None
+    if path is None:
+        return
+    try:
+        ss.setdefault("tl.user_state", {})[backbone] = check_weights_file(backbone, path.read_bytes(), owner=lease().owner)
+        ss.setdefault("tl.server_refused", {}).pop(backbone, None)
+    except (LabError, OSError) as e:
+        message = e.message(lang()) if isinstance(e, LabError) else str(e)
+        ss.setdefault("tl.server_refused", {})[backbone] = tr("transfer.upload.file_error", name=name, message=message)
+
+
+def _server_weights(backbone: str) -> None:
+    """A weights file the teacher put in the server's weights folders (no upload limit: VGG-16's is 528 MB)."""
+    files = server_files()
+    if not files:
+        return
+    st.sidebar.selectbox(tr("transfer.weights_server"), list(files), index=None, key=f"tl.server_weights.{backbone}",
+                         on_change=_use_server_file, args=(backbone,), help=tr("transfer.weights_server_help"))
+    if backbone in ss.get("tl.server_refused", {}):
+        st.sidebar.error(ss["tl.server_refused"][backbone], icon=":material/block:")
 
 
 def _sidebar(locked: bool) -> TransferConfig:
@@ -328,8 +362,9 @@ def _feature_view(job: TransferJob) -> None:
                                     format_func=lambda m: tr(f"transfer.method_{m}")) or "pca"
     if c[1].button(tr("transfer.features_go"), key="tl.embed_go", icon=":material/scatter_plot:"):
         ss["tl.embed"] = (job.id, method)
-    if ss.get("tl.embed") != (job.id, method):
+    if ss.get("tl.embed", (None,))[0] != job.id:  # asked once for this run: a switch of method redraws at once
         return
+    ss["tl.embed"] = (job.id, method)
     cache = ss.setdefault("tl.embed_cache", {})
     if (job.id, method) not in cache:
         with st.spinner(tr("transfer.computing")):
@@ -342,10 +377,31 @@ def _feature_view(job: TransferJob) -> None:
             if after_net is not None:
                 title = tr("transfer.after", strategy=tr(f"transfer.strategy_{after_net.strategy}"))
                 panels.append((title, project(embeddings(after_net.net, x), method)))
-            cache.clear()  # keep one: these are small, but a session may run many jobs
-            cache[(job.id, method)] = (panels, data.y_test[idx].numpy())
-    panels, labels = cache[(job.id, method)]
-    st.plotly_chart(embedding_figure(panels, labels, job.trainer.data.class_names, lang=lang()), key="tl.embed_fig")
+            for k in [k for k in cache if k[0] != job.id]:  # keep this run's (both methods): a session may run many
+                del cache[k]
+            cache[(job.id, method)] = (panels, data.y_test[idx].numpy(), idx.numpy())
+    panels, labels, idx = cache[(job.id, method)]
+    chart, picked = st.columns([4, 1])
+    chart.plotly_chart(embedding_figure(panels, labels, job.trainer.data.class_names, index=idx, lang=lang()),
+                       key="tl.embed_fig", on_select="rerun", selection_mode="points", config={"displaylogo": False})
+    _picked_image(picked, job)
+
+
+def _picked_image(col, job: TransferJob) -> None:
+    """The image behind the dot a student clicked (the TensorBoard projector shows it on hover; plotly's hover
+    cannot hold an image, a click can)."""
+    state = ss.get("tl.embed_fig")
+    points = state.selection.points if state is not None else []
+    custom = points[-1].get("customdata") if points else None
+    i = custom[0] if isinstance(custom, list) and custom else custom
+    data = job.trainer.data
+    if not isinstance(i, int | float) or not 0 <= int(i) < len(data.y_test):
+        col.caption(tr("transfer.pick_a_dot"))
+        return
+    i = int(i)
+    image = as_float(data.x_test[i : i + 1])[0].clamp(0, 1).permute(1, 2, 0).numpy()
+    col.image(image if image.shape[2] == 3 else image[..., 0], width="stretch")
+    col.caption(tr("transfer.picked", index=i, label=data.class_names[int(data.y_test[i])]))
 
 
 def _downloads(job: TransferJob) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import pickle
 import threading
 import zipfile
@@ -52,23 +53,59 @@ def checkpoint_path(name: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
 
 
+def weights_dirs() -> list[Path]:
+    """The folders on the server that the lab reads weights files from: torch's own cache, then the folders in
+    `LAB_WEIGHTS_DIR` (os.pathsep-separated), where a teacher can put files too big to upload (VGG-16's is
+    528 MB). Pages choose files from these folders by name; no typed path ever reaches the disk."""
+    extra = [Path(p).expanduser() for p in os.environ.get("LAB_WEIGHTS_DIR", "").split(os.pathsep) if p.strip()]
+    return [Path(torch.hub.get_dir()) / "checkpoints", *extra]
+
+
+def find_checkpoint(name: str) -> Path | None:
+    """This backbone's ImageNet file under its official name in one of `weights_dirs()`, if any."""
+    basename = checkpoint_path(name).name
+    return next((d / basename for d in weights_dirs() if (d / basename).is_file()), None)
+
+
+def server_files() -> dict[str, Path]:
+    """{name shown: path} of the weights files (.pth, .pt, .bin) in `weights_dirs()`."""
+    out: dict[str, Path] = {}
+    for d in weights_dirs():
+        try:
+            files = sorted(p for p in d.iterdir() if p.suffix in (".pth", ".pt", ".bin") and p.is_file())
+        except OSError:  # a folder that is not there (yet) or cannot be read
+            continue
+        for p in files:
+            out.setdefault(p.name if p.name not in out else str(p), p)
+    return out
+
+
+def download_help(name: str) -> dict[str, str]:
+    """Where the ImageNet file comes from, for messages: its URL, its name, and a one-line command that fetches
+    it into the torch cache on a connected machine."""
+    url = imagenet_weights(name).url
+    arch = BACKBONES.get(name).torchvision
+    command = f'python -c "import torchvision; torchvision.models.{arch}(weights=\'DEFAULT\')"'
+    return {"url": url, "file": url.rsplit("/", 1)[-1], "command": command}
+
+
 def weights_status(name: str) -> str:
-    """"lab" (built here), "cached" (ImageNet file on disk) or "missing" (needs a download)."""
+    """"lab" (built here), "cached" (ImageNet file on the server's disk) or "missing" (needs a download)."""
     if not BACKBONES.get(name).torchvision:
         return "lab"
-    return "cached" if checkpoint_path(name).is_file() else "missing"
+    return "cached" if find_checkpoint(name) is not None else "missing"
 
 
 def imagenet_state(name: str) -> dict[str, torch.Tensor]:
-    """The ImageNet state dict: from the torch cache, else downloaded once into it."""
-    path = checkpoint_path(name)
-    if path.is_file():
+    """The ImageNet state dict: from the server's disk (torch cache or LAB_WEIGHTS_DIR), else downloaded once."""
+    path = find_checkpoint(name)
+    if path is not None:
         return read_state_dict(path.read_bytes())
     try:
         return imagenet_weights(name).get_state_dict(progress=False, check_hash=True)
     except Exception as e:  # URLError, socket errors, HTTP errors, a truncated download...
-        raise LabError("transfer.weights_offline", backbone=name, path=str(path),
-                       reason=" ".join(str(e).split())[:200]) from e
+        raise LabError("transfer.weights_offline", backbone=name, path=str(checkpoint_path(name)),
+                       reason=" ".join(str(e).split())[:200], **download_help(name)) from e
 
 
 # -- reading and checking a weights file ----------------------------------------------------------------------------

@@ -77,8 +77,10 @@ def results_frame(results: list, best: str | None, *, lang: str = "en") -> pd.Da
 
 
 def embedding_figure(panels: list[tuple[str, np.ndarray]], labels: np.ndarray, class_names: list[str], *,
-                     lang: str = "en") -> go.Figure:
-    """Side-by-side 2-D scatters (e.g. before / after fine-tuning), one colour per class."""
+                     index: np.ndarray | None = None, lang: str = "en") -> go.Figure:
+    """Side-by-side 2-D scatters (e.g. before / after fine-tuning), one colour per class. `index`: each dot's
+    image number in the test set, carried as customdata so that a click can show the image."""
+    index = np.arange(len(labels)) if index is None else np.asarray(index)
     colors = class_colors(len(class_names))
     traces = []
     n = len(panels)
@@ -89,8 +91,8 @@ def embedding_figure(panels: list[tuple[str, np.ndarray]], labels: np.ndarray, c
             mask = labels == k
             traces.append(go.Scattergl(x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=name, legendgroup=name,
                                        showlegend=p == 0, marker={"color": colors[k], "size": 6, "opacity": 0.8},
-                                       xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-                                       hovertemplate=f"{name}<extra></extra>"))
+                                       xaxis=f"x{suffix}", yaxis=f"y{suffix}", customdata=index[mask],
+                                       hovertemplate=f"{name} · #%{{customdata}}<extra></extra>"))
         lo, hi = p / n + (0.03 if p else 0), (p + 1) / n - (0.03 if p < n - 1 else 0)
         layout[f"xaxis{suffix}"] = {"domain": [lo, hi], "showticklabels": False, "zeroline": False}
         layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "showticklabels": False, "zeroline": False}

@@ -42,6 +42,12 @@ def test_the_offline_default_races_to_a_results_table_and_feeds_try_it():
     at.button(key="tl.embed_go").click().run()
     assert not at.exception, at.exception
     assert at.session_state["tl.embed"][1] == "pca"
+    charts = lambda: [c for c in at.get("plotly_chart") if '"customdata"' in c.proto.spec]  # noqa: E731
+    assert len(charts()) == 1
+    at.session_state["tl.method"] = "tsne"  # issue 19 item 10: another projection redraws, no second click
+    at.run()
+    assert not at.exception and at.session_state["tl.embed"][1] == "tsne" and len(charts()) == 1
+    assert any("Click a dot" in c.value for c in at.caption)
 
     at.slider(key="tl.epochs").set_value(5).run()  # another setup: the results stay, labelled as the old one's
     assert any("previous setup" in i.value for i in at.info)
@@ -115,6 +121,31 @@ def test_an_unusable_weights_file_gets_a_message_not_a_traceback(tmp_path, monke
     at.file_uploader(key="tl.weights.resnet18").upload("w.pth", b"not a checkpoint").run()
     assert not at.exception, at.exception
     assert any("not a PyTorch weights file" in e.value for e in at.sidebar.error)
+
+
+def test_a_teacher_puts_big_weights_on_the_server_and_a_student_chooses_them(tmp_path, monkeypatch):
+    """Issue 19 item 7: where the file comes from (URL, one command), and files from LAB_WEIGHTS_DIR."""
+    import torch
+    import torchvision.models as tvm
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    shared = tmp_path / "weights"
+    shared.mkdir()
+    monkeypatch.setenv("LAB_WEIGHTS_DIR", str(shared))
+    torch.save(tvm.resnet18(weights=None).state_dict(), shared / "resnet18-from-usb.pth")
+    (shared / "broken.pth").write_bytes(b"not a checkpoint")
+    at = _page()
+    at.selectbox(key="tl.backbone").set_value("resnet18").run()
+    where = " ".join(m.value for m in at.sidebar.markdown)
+    assert "https://download.pytorch.org/models/resnet18-f37072fd.pth" in where
+    assert "torchvision.models.resnet18(weights='DEFAULT')" in where and "LAB_WEIGHTS_DIR" in where
+    picker = at.selectbox(key="tl.server_weights.resnet18")
+    assert set(picker.options) == {"broken.pth", "resnet18-from-usb.pth"} and picker.value is None
+    picker.set_value("broken.pth").run()
+    assert not at.exception and any("not a PyTorch weights file" in e.value for e in at.sidebar.error)
+    at.selectbox(key="tl.server_weights.resnet18").set_value("resnet18-from-usb.pth").run()
+    assert not at.exception and any("weights file you chose" in s.value for s in at.sidebar.success)
+    assert not at.sidebar.error
 
 
 def test_try_it_without_models_points_to_the_training_pages():

@@ -35,6 +35,7 @@ TINY = TrainConfig(epochs=3, batch_size=8, num_threads=1)
 def torch_home(tmp_path, monkeypatch, no_network):
     home = tmp_path / "torch"
     monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.delenv("LAB_WEIGHTS_DIR", raising=False)
     return home
 
 
@@ -72,6 +73,34 @@ def test_offline_without_cached_weights_says_what_to_do(torch_home):
     message = err.value.message()
     assert str(checkpoint_path("mobilenet_v3_small")) in message
     assert "upload a weights file" in message and "lab's own backbones" in message
+    assert "https://download.pytorch.org/models/mobilenet_v3_small" in message and "LAB_WEIGHTS_DIR" in message
+    assert "torchvision.models.mobilenet_v3_small(weights='DEFAULT')" in message
+
+
+def test_weights_too_big_to_upload_are_read_from_the_servers_folder(torch_home, tmp_path, monkeypatch):
+    """Issue 19 item 7: VGG-16's file (528 MB) is over the upload limit; a teacher puts files in LAB_WEIGHTS_DIR."""
+    from labcore.transfer.weights import download_help, find_checkpoint, server_files
+
+    shared = tmp_path / "shared-weights"
+    shared.mkdir()
+    monkeypatch.setenv("LAB_WEIGHTS_DIR", str(shared))
+    assert weights_status("resnet18") == "missing" and server_files() == {}
+    torch.manual_seed(3)
+    imagenet = tvm.resnet18(weights=None)
+    torch.save(imagenet.state_dict(), shared / checkpoint_path("resnet18").name)  # the official name: used as is
+    torch.save(tvm.mobilenet_v3_small(weights=None).state_dict(), shared / "my-mobilenet.pth")  # any name: chosen
+    assert weights_status("resnet18") == "cached" and find_checkpoint("resnet18").parent == shared
+    net = pretrained_net("resnet18", in_channels=3, num_classes=2)
+    assert torch.equal(net.backbone.layer1[0].conv1.weight, imagenet.layer1[0].conv1.weight)
+    files = server_files()
+    assert set(files) == {"resnet18-f37072fd.pth", "my-mobilenet.pth"}
+    state = check_weights_file("mobilenet_v3_small", files["my-mobilenet.pth"].read_bytes())
+    assert pretrained_net("mobilenet_v3_small", in_channels=3, num_classes=2, user_state=state) is not None
+    with pytest.raises(LabError):  # checked against the architecture, whatever folder it came from
+        check_weights_file("resnet18", files["my-mobilenet.pth"].read_bytes())
+    where = download_help("vgg16")
+    assert where["url"].startswith("https://download.pytorch.org/models/vgg16") and where["file"].endswith(".pth")
+    assert where["command"] == 'python -c "import torchvision; torchvision.models.vgg16(weights=\'DEFAULT\')"'
 
 
 def test_an_uploaded_weights_file_is_checked_against_the_architecture(torch_home):

@@ -234,3 +234,23 @@ def test_slow_motion_slows_a_toy_run_and_stop_still_stops_at_once():
     t0 = time.perf_counter()
     at.button(key="btn_stop").click().run()
     assert _job(at).join(1.0) and time.perf_counter() - t0 < 1.5
+
+
+def test_a_toy_picked_in_the_sidebar_starts_from_settings_that_learn_and_leaving_restores_the_rest():
+    """Issue 18 item 16: spirals with the image defaults (Adam 1e-3, 20 epochs) ended at 70 % with a straight
+    boundary. Picked in the sidebar, a toy now starts from an MLP 3 x 64, Adam 0.01, 40 epochs, slow motion."""
+    at = open_page("views/train.py")
+    at.slider(key="train.epochs").set_value(12).run()
+    at.selectbox(key="data.name").set_value("spirals").run()
+    assert at.select_slider(key="optim.adam.lr").value == 0.01 and at.slider(key="train.epochs").value == 40
+    assert at.select_slider(key="train.step_delay").value == 0.005 and any("2-D toy" in t.value for t in at.toast)
+    at.button(key="btn_train").click().run()
+    poll(at, lambda a: _job(a).done, timeout=120)
+    job = _job(at)
+    assert job.status == "finished" and job.config.model.depth == 3 and job.config.model.width == 64
+    assert job.outcome.test_accuracy >= 0.8, job.outcome.test_accuracy  # 83-90 % measured at seeds 0-2
+    at.selectbox(key="data.name").set_value("moons").run()  # toy to toy: nothing is reset
+    assert at.slider(key="train.epochs").value == 40
+    at.selectbox(key="data.name").set_value("digits").run()
+    assert at.slider(key="train.epochs").value == 12 and at.select_slider(key="optim.adam.lr").value == 0.001
+    assert at.select_slider(key="train.step_delay").value == 0.0 and not at.exception

@@ -35,6 +35,7 @@ pages = {
         st.Page(VIEWS / "train.py", title=tr("nav.train"), icon=":material/monitoring:", url_path="train"),
         st.Page(VIEWS / "playground.py", title=tr("nav.playground"), icon=":material/landscape:", url_path="playground"),
         st.Page(VIEWS / "neurons.py", title=tr("neurons.nav"), icon=":material/hub:", url_path="neurons"),
+        st.Page(VIEWS / "evaluation.py", title=tr("evaluation.nav"), icon=":material/rule:", url_path="evaluation"),
         st.Page(VIEWS / "race.py", title=tr("nav.race"), icon=":material/sports_score:", url_path="race"),
         st.Page(VIEWS / "explain.py", title=tr("nav.explain"), icon=":material/visibility:", url_path="explain"),
         st.Page(VIEWS / "transfer.py", title=tr("transfer.nav"), icon=":material/move_up:", url_path="transfer"),
@@ -45,6 +46,9 @@ pages = {
         st.Page(VIEWS / "attention.py", title=tr("attention.nav"), icon=":material/grid_view:", url_path="attention"),
         st.Page(VIEWS / "autoencoders.py", title=tr("autoencoders.nav"), icon=":material/compress:",
                 url_path="autoencoders"),
+        st.Page(VIEWS / "tricks.py", title=tr("tricks.nav"), icon=":material/tune:", url_path="tricks"),
+        st.Page(VIEWS / "precision.py", title=tr("precision.nav"), icon=":material/decimal_increase:",
+                url_path="precision"),
     ],
 }
 nav = st.navigation(pages)

@@ -174,3 +174,16 @@ def load(sessions: int = 30, repeats: int | None = None) -> dict:
 
 
 BENCHMARKS["load"] = load
+
+
+def amp(repeats: int = 5) -> dict:
+    """float32 vs bfloat16 autocast on the CPU (and float16 autocast on CUDA when there is one): samples/s of the
+    lab's small CNN on digits, the median of `repeats` back-to-back pairs, on one CPU thread."""
+    from labcore.explain.features import single_thread
+    from labcore.precision.amp import bench
+
+    with single_thread():
+        return bench(repeats=repeats)
+
+
+BENCHMARKS["amp"] = amp

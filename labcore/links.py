@@ -477,10 +477,70 @@ def convolution(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("mvc.epochs", 10, lo=1, hi=30, step=1)
 
 
+# -- Training tricks (the seed lesson "tricks" and lesson 12, labcore.tricks; one name per widget, grouped by tab) ---
+TRICKS_PANELS = ("init",)
+
+
+def tricks(v: Mapping[str, Any]) -> Iterator[Param]:
+    from labcore.tricks import init_explorer as ie
+
+    lo, hi, step = ie.DEPTH_RANGE
+    yield Param("panel", TRICKS_PANELS[0], choices=TRICKS_PANELS)
+    yield Param("init.scheme", "xavier", choices=ie.INITS)
+    yield Param("init.act", "tanh", choices=ie.ACTIVATIONS)
+    yield Param("init.depth", 20, lo=lo, hi=hi, step=step)
+    yield Param("init.width", 128, choices=ie.WIDTHS)
+
+
+def tricks_names() -> list[str]:
+    return [p.name for p in tricks({})]
+
+
+# -- Evaluation (lessons 5 and 22, labcore.evaluation; one name per widget, grouped by tab) ------------------------
+EVALUATION_PANELS = ("threshold", "calibration", "compare")
+EVALUATION_RANGES: dict[str, tuple[float, float, float]] = {"threshold": (0.01, 0.99, 0.01), "prevalence": (1, 50, 1)}
+
+
+def evaluation(v: Mapping[str, Any]) -> Iterator[Param]:
+    from labcore.evaluation.calibration import BINS
+    from labcore.evaluation.models import BINARY, DATASETS, STEP_CHOICES
+
+    yield Param("panel", EVALUATION_PANELS[0], choices=EVALUATION_PANELS)
+    info = dataset_info(BINARY)
+    yield Param("positive", info.class_names[info.positive or 0], choices=tuple(info.class_names))
+    yield _range("threshold", 0.5, "threshold", EVALUATION_RANGES)
+    yield _range("prevalence", 10, "prevalence", EVALUATION_RANGES)
+    yield Param("cal.data", "digits", choices=DATASETS)
+    yield Param("cal.steps", 300, choices=STEP_CHOICES)
+    yield Param("cal.bins", 10, choices=BINS)
+    yield Param("cal.decay", False)
+    yield Param("cmp.data", BINARY, choices=DATASETS)
+
+
+def evaluation_names() -> list[str]:
+    return [p.name for p in evaluation({})]
+
+
+# -- Precision (lesson 18, labcore.precision; one name per widget) ---------------------------------------------
+PRECISION_PANELS = ("formats", "scaling", "autocast")
+PRECISION_SCALES = tuple(2**k for k in range(17))  # the static loss scale: 1 .. 65536
+
+
+def precision(v: Mapping[str, Any]) -> Iterator[Param]:
+    yield Param("panel", PRECISION_PANELS[0], choices=PRECISION_PANELS)
+    yield Param("number", "0.1")  # free text: the page says what is wrong with text that is not a finite number
+    yield Param("scale", 1, choices=PRECISION_SCALES)
+
+
+def precision_names() -> list[str]:
+    return [p.name for p in precision({})]
+
+
 # -- every page ----------------------------------------------------------------------------------------------
 SCHEMAS = {"train": train, "playground": playground, "race": race, "explain": explain, "transfer": transfer,
            "try-it": try_it, "sequences": sequences, "attention": attention, "autoencoders": autoencoders,
-           "neurons": neurons, "convolution": convolution}
+           "neurons": neurons, "convolution": convolution, "tricks": tricks, "evaluation": evaluation,
+           "precision": precision}
 
 
 def read(page: str, query: Mapping[str, Any], **context: Any) -> tuple[dict[str, Any], list[str]]:

@@ -28,7 +28,7 @@ from labcore.train import race_setup
 from labcore.train.race import Contender, RaceConfig, optimizer_defaults
 
 PAGES = ("train", "playground", "race", "explain", "transfer", "try-it", "sequences", "attention", "autoencoders",
-         "neurons", "convolution")
+         "neurons", "convolution", "tricks", "evaluation", "precision")
 SHOWN, PARTLY, NOT_YET = "shown", "partly", "not_yet"
 # Parts of the course, in order; each lesson id is "1".."23" or a seed lesson ("transfer", "tricks").
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -220,6 +220,16 @@ def _other() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
         ("universal-approximation", "2", "neurons", {"panel": "approximation", "approx.width": "3"}, ()),
         ("bce-explodes", "3", "neurons", {"panel": "losses", "loss.yhat": "0.01"}, ()),
         ("backprop-steps", "3", "neurons", {"panel": "backprop"}, ()),
+        ("float-formats", "18", "precision", {}, ()),
+        ("fp16-flush", "18", "precision", {"number": "1e-8"}, ()),
+        ("loss-scaling", "18", "precision", {"panel": "scaling"}, ()),
+        ("autocast-cpu", "18", "precision", {"panel": "autocast"}, ()),
+        ("threshold-tradeoff", "5", "evaluation", {}, ()),
+        ("accuracy-paradox", "5", "evaluation", {"prevalence": "2"}, ()),
+        ("calibration", "5", "evaluation", {"panel": "calibration"}, ()),
+        ("deep-vs-classic", "22", "evaluation", {"panel": "compare"}, ("1",)),
+        ("init-vanishing", "12", "tricks", {"init.scheme": "small"}, ("tricks",)),
+        ("init-he-relu", "tricks", "tricks", {"init.scheme": "he", "init.act": "relu", "init.depth": "50"}, ("12", "6")),
     ]
 
 

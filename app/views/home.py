@@ -15,6 +15,7 @@ CARDS = (
     ("train", "train", ":material/monitoring:"),
     ("playground", "playground", ":material/landscape:"),
     ("neurons", "neurons", ":material/hub:"),
+    ("evaluation", "evaluation", ":material/rule:"),
     ("race", "race", ":material/sports_score:"),
     ("explain", "explain", ":material/visibility:"),
     ("transfer", "transfer", ":material/move_up:"),
@@ -23,6 +24,8 @@ CARDS = (
     ("sequences", "sequences", ":material/timeline:"),
     ("attention", "attention", ":material/grid_view:"),
     ("autoencoders", "autoencoders", ":material/compress:"),
+    ("tricks", "tricks", ":material/tune:"),
+    ("precision", "precision", ":material/decimal_increase:"),
 )
 ICONS = {page: icon for page, _, icon in CARDS}
 STATUS_ICONS = {"shown": ":material/check_circle:", "partly": ":material/incomplete_circle:",

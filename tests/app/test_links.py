@@ -18,7 +18,9 @@ from tests.unit.test_links import CONTEXT, _names_and_tokens
 PAGES = {"train": "views/train.py", "playground": "views/playground.py", "race": "views/race.py",
          "explain": "views/explain.py", "transfer": "views/transfer.py", "try-it": "views/try_it.py",
          "sequences": "views/sequences.py", "attention": "views/attention.py", "autoencoders": "views/autoencoders.py",
-         "neurons": "views/neurons.py", "convolution": "views/convolution.py"}
+         "evaluation": "views/evaluation.py",
+         "neurons": "views/neurons.py", "convolution": "views/convolution.py", "tricks": "views/tricks.py",
+         "precision": "views/precision.py"}
 HOSTILE = {"nope": "1", "lang": "xx", "present": "maybe", "train.step_delay": "86400", "train.num_threads": "64",
            "x" * 300: "1", "ünï": "ç", "train.epochs": "nan", "lr": "1e308", "model": "abc", "index": "-1",
            "target": "0", "data.name": "x" * 5000, "eps": "inf", "surface": "-1", "c1": "ünï", "source": "\x00",
@@ -114,7 +116,10 @@ CHANGES = {
     "attention": ("slider", "att.layers", 3, "text.layers", "3"),
     "autoencoders": ("slider", "ae.latent", 8, "latent_dim", "8"),
     "neurons": ("slider", "nr.depth.layers", 5, "depth.layers", "5"),
+    "evaluation": ("slider", "ev.threshold", 0.3, "threshold", "0.3"),
     "convolution": ("slider", "conv.grid_s", 2, "grid.s", "2"),
+    "tricks": ("slider", "tk.init.depth", 30, "init.depth", "30"),
+    "precision": ("select_slider", "pr.scale", 256, "scale", "256"),
 }
 
 

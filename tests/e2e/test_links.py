@@ -24,7 +24,10 @@ SETTINGS = {
     "attention": ("att.layers", "slider", "text.layers=3"),
     "autoencoders": ("ae.latent", "slider", "latent_dim=3"),
     "neurons": ("nr.perceptron.w1", "slider", "perceptron.w1=1.1"),
+    "evaluation": ("ev.threshold", "slider", "threshold=0.51"),
     "convolution": ("conv.pos", "slider", "pos=19"),
+    "tricks": ("tk.init.depth", "slider", "init.depth=21"),
+    "precision": ("pr.number", "number", "number=0.25"),
 }
 
 

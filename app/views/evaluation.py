@@ -1,0 +1,51 @@
+"""Evaluation (the book's lessons 5 and 22): a threshold moving along the ROC and precision-recall curves with
+every metric it changes, the accuracy paradox, calibration and temperature scaling, and a small MLP against
+classic models on the lab's tables.
+
+The numbers come from labcore.evaluation (sklearn.metrics), the figures from labcore.viz.evaluation, the tabs from
+app.evaluation_tabs. Every widget's key is "ev." + its link param.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import evaluation_tabs as tabs_
+from app import links
+from app.state import tr
+from labcore.links import EVALUATION_PANELS, evaluation_names
+
+K = "ev."
+PANEL = K + "panel"  # the open tab, as a panel name (the tabs widget itself holds its label, which is translated)
+TAB = K + "tab"
+ss = st.session_state
+
+
+def _values() -> dict:
+    out = {name: ss.get(K + name) for name in evaluation_names() if name != "panel"}
+    return out | {"panel": ss.get(PANEL, EVALUATION_PANELS[0])}
+
+
+def _load(values: dict) -> None:
+    ss[PANEL] = values["panel"]
+
+
+def _on_tab() -> None:
+    for panel in EVALUATION_PANELS:
+        if ss.get(TAB) == tr(f"evaluation.tab_{panel}"):
+            ss[PANEL] = panel
+
+
+links.setup(links.PageLink("evaluation", keys={name: K + name for name in evaluation_names() if name != "panel"},
+                           load=_load, values=_values))
+ss.setdefault(PANEL, EVALUATION_PANELS[0])
+ss[TAB] = tr(f"evaluation.tab_{ss[PANEL]}")
+st.title(tr("evaluation.title"))
+st.caption(tr("evaluation.intro"))
+tabs = st.tabs([tr(f"evaluation.tab_{p}") for p in EVALUATION_PANELS], key=TAB, on_change=_on_tab)
+with tabs[0]:
+    tabs_.threshold()
+with tabs[1]:
+    tabs_.calibration_panel()
+with tabs[2]:
+    tabs_.compare_panel(ss[PANEL] == "compare")

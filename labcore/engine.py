@@ -330,10 +330,10 @@ class Engine:
                 job = job_or_cfg
                 job.owner = job.owner if owner is None else owner
             else:
-                if job_class is None:
-                    from labcore.train.job import TrainingJob
+                if job_class is None:  # a Train-page run: here, or on Ray when LAB_RAY_ADDRESS says so
+                    from labcore.cluster import training_job_class
 
-                    job_class = TrainingJob
+                    job_class = training_job_class()
                 job = job_class(job_or_cfg, owner)
             waiting = [j for j in self._queue if j.owner == job.owner and j.short == job.short and j.status == "queued"]
             if job.owner is not None and len(waiting) >= self.waiting_per_owner * (2 if job.short else 1):

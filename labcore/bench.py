@@ -187,3 +187,64 @@ def amp(repeats: int = 5) -> dict:
 
 
 BENCHMARKS["amp"] = amp
+
+
+def presets(repeats: int = 1) -> dict:
+    """Every preset that trains on the Train, Race and Transfer pages, run to the end as its page runs it (one
+    torch thread: what a job gets on a busy 2-core machine), in seconds and as a ratio to the default Train run
+    measured in the same process. Issue 18 asks each to stay under 20 s on 2 quiet cores: `over_20_s` lists
+    those that do not. Online targets (downloads) are skipped."""
+    from labcore import share
+    from labcore.explain.features import single_thread
+    from labcore.presets import PRESETS
+    from labcore.train import race_setup
+    from labcore.train.trainer import Diverged, EarlyStopping
+    from labcore.transfer.job import TransferConfig, TransferRace
+    from labcore.transfer.targets import TARGETS, load_target
+
+    def train(cfg: RunConfig) -> None:
+        trainer = Trainer(cfg, load_dataset(cfg.data), callbacks=[EarlyStopping(cfg.train.patience)]
+                          if cfg.train.patience else [])
+        try:
+            trainer.fit()
+        except Diverged:  # the lr-too-high preset is meant to: its time is still the time a class waits
+            pass
+
+    def race(query: dict) -> None:
+        from labcore.train.race import Race
+
+        cfg = race_setup.from_query(query)
+        Race(cfg, load_dataset(cfg.data)).fit()
+
+    def transfer(query: dict) -> None:
+        base = TransferConfig()
+        target = query.get("target", base.target)
+        labels = int(query.get("labels_per_class", base.labels_per_class))
+        cfg = TransferConfig(target=target, labels_per_class=labels, backbone=TARGETS.get(target).backbone)
+        TransferRace(cfg, load_target(target, labels, cfg.train.seed)).fit()
+
+    def timed(run, *args) -> float:
+        best = float("inf")
+        for _ in range(max(1, repeats)):
+            t0 = time.perf_counter()
+            run(*args)
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    out: dict[str, float] = {}
+    with single_thread():
+        baseline = timed(train, RunConfig())
+        for p in PRESETS:
+            if p.page == "train":
+                out[p.id] = timed(train, share.from_query(RunConfig, p.query))
+            elif p.page == "race":
+                out[p.id] = timed(race, p.query)
+            elif p.page == "transfer" and not TARGETS.get(p.query.get("target", TransferConfig().target)).online:
+                out[p.id] = timed(transfer, p.query)
+    return {"baseline": "default Train run (digits CNN)", "baseline_s": round(baseline, 2),
+            "seconds": {k: round(v, 2) for k, v in out.items()},
+            "ratio": {k: round(v / baseline, 2) for k, v in out.items()},
+            "slowest": max(out, key=out.get), "over_20_s": sorted(k for k, v in out.items() if v > 20)}
+
+
+BENCHMARKS["presets"] = presets

@@ -32,9 +32,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """(url, log path) of a lab server started for this test session."""
+def start_server(tmp_path_factory, **env_extra: str):
+    """A `streamlit run` of the lab on a free port with `env_extra` in its environment: yields (url, log path)
+    and stops it afterwards (a generator for fixtures)."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     log = open(log_path, "w+")
@@ -42,7 +42,7 @@ def server(tmp_path_factory):
     # and the reconnect test's 3-second blip still fits in the grace. Two jobs at once whatever the machine:
     # the queue test needs students in line, and a CI runner with many cores would otherwise run them all.
     env = {**os.environ, "LABCORE_DATA": str(tmp_path_factory.mktemp("data")), "LAB_ORPHAN_GRACE_S": "8",
-           "LAB_MAX_JOBS": "2"}
+           "LAB_MAX_JOBS": "2", **env_extra}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
@@ -70,6 +70,12 @@ def server(tmp_path_factory):
         proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """(url, log path) of a lab server started for this test session."""
+    yield from start_server(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -259,8 +259,9 @@ def log_axis(*columns) -> dict:
     Ticks at 1-2-5 of each decade the values cover (decades only above four decades)."""
     values = np.concatenate([np.asarray(c, dtype=np.float64).ravel() for c in columns]) if columns else np.zeros(0)
     values = values[np.isfinite(values) & (values > 0)]
-    if not len(values):
-        return {"type": "log"}
+    if not len(values):  # an empty chart (before a run) still reads 0.1, 0.2, 0.5, 1, 2, 5, 10, not "5, 2, 1, 5, 2"
+        ticks = [m * 10.0**e for e in (-1, 0) for m in (1, 2, 5)] + [10.0]
+        return {"type": "log", "tickvals": ticks, "ticktext": [f"{v:g}" for v in ticks], "range": [-1, 1]}
     lo, hi = int(np.floor(np.log10(values.min()))), int(np.ceil(np.log10(values.max())))
     steps = (1,) if hi - lo > 4 else (1, 2, 5)
     ticks = [m * 10.0**e for e in range(lo, hi + 1) for m in steps]

@@ -129,6 +129,17 @@ def plot_points(page, nth: int = 0) -> int:
     )
 
 
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label`. With every page listed in the sidebar, a selectbox far
+    down it is scrolled into view by the click itself, and the dropdown that opened mid-scroll closed again
+    (the Transfer tests failed so): scroll first, let it settle, then open and pick."""
+    box = page.get_by_role("combobox", name=label)
+    box.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    box.click()
+    page.get_by_role("option", name=option).click()
+
+
 def eventually(condition, timeout: float = 30.0) -> bool:
     """True as soon as `condition()` holds (asked every 0.1 s), False once `timeout` seconds have passed."""
     deadline = time.time() + timeout

@@ -25,7 +25,9 @@ def test_five_students_press_train_and_every_run_is_served(browser, server):
     try:
         pages = [c.new_page() for c in contexts]
         for p in pages:
-            p.goto(f"{url}/train?data.name=digits&model.name=cnn&train.epochs=15")
+            # Slow motion (20 ms a step, ~6 s a run): a quiet or fast machine trains the digits CNN in half a
+            # second, and students then spent too short a time in line for any page to show it (CI failed so).
+            p.goto(f"{url}/train?data.name=digits&model.name=cnn&train.epochs=15&train.step_delay=0.02")
             wait_for_app(p)
         for p in pages:
             p.get_by_role("button", name="Train").click()

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot, wait_for_app
+from tests.e2e.conftest import choose, shot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -39,8 +39,7 @@ def test_upload_a_zip_and_race_the_strategies(page, server, tmp_path):
     wait_for_app(page)
     expect(page.get_by_role("heading", name="Transfer learning")).to_be_visible()
     shot(page, "transfer-setup")
-    page.get_by_role("combobox", name="Images to learn").click()
-    page.get_by_role("option", name="Your own images").click()
+    choose(page, "Images to learn", "Your own images")
     wait_for_app(page)
     page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(_zip(tmp_path))
     expect(page.get_by_text("16 images in 2 classes", exact=False)).to_be_visible(timeout=30_000)

@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from labcore.data.images import UPLOAD_MB
-from tests.e2e.conftest import no_exception, wait_for_app
+from tests.e2e.conftest import choose, no_exception, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -28,8 +28,7 @@ def test_jpeg_names_are_accepted_and_an_oversized_file_is_explained(page, server
     url, _ = server
     page.goto(f"{url}/transfer")
     wait_for_app(page)
-    page.get_by_role("combobox", name="Images to learn").click()
-    page.get_by_role("option", name="Your own images").click()
+    choose(page, "Images to learn", "Your own images")
     wait_for_app(page)
     limit = page.get_by_text(f"Up to {UPLOAD_MB} MB per file. A bigger file is refused by your browser", exact=False)
     expect(limit.first).to_be_visible()

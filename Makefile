@@ -61,7 +61,7 @@ $(PY):
 # Everything pip installs; redone when pyproject.toml changes. The stamp is written only on success.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install $(TORCH_SPEC)
-	$(PY) -m pip install -e '.[test,dev,cluster]'
+	$(PY) -m pip install -e '.[test,dev,cluster,serve,tracking]'
 	touch $@
 
 # Debian's chromium for the browser tests (never `playwright install`: it downloads a browser build).

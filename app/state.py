@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from labcore import tracking
 from labcore.config import DataConfig
 from labcore.data import DataBundle, load_dataset
 from labcore.data.online import ONLINE, data_dir, is_cached
@@ -44,7 +45,9 @@ def registry() -> Engine:
     # after every run is off (.streamlit/config.toml): it took 0.2 s with the GIL held, and five tabs
     # polling twice a second starved the training threads until nothing moved.
     gc.freeze()
-    return Engine(alive=_session_exists, orphan_grace_s=float(os.environ.get("LAB_ORPHAN_GRACE_S", 30)))
+    engine = Engine(alive=_session_exists, orphan_grace_s=float(os.environ.get("LAB_ORPHAN_GRACE_S", 30)))
+    tracking.install(engine)  # finished runs go to the run history (the Runs page), when mlflow is installed
+    return engine
 
 
 class Lease:

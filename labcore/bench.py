@@ -248,3 +248,59 @@ def presets(repeats: int = 1) -> dict:
 
 
 BENCHMARKS["presets"] = presets
+
+
+
+def inspect_bench(epochs: int = RunConfig().train.epochs, repeats: int = 7) -> dict:
+    """Samples/s of the default Train run (digits CNN) with the "Inside the network" inspector ÷ without it:
+    the median of `repeats` back-to-back pairs (one untimed pair first), the inspector at the page's settings.
+
+    Its cost is a few looks a second, so the end-to-end ratio is within the noise of a shared machine; the
+    cost of one look is measured apart (every step looked at vs none, one epoch each, same pairing) and
+    `estimated_cost` is that times the looks per second the throttle allows (EVERY_S and EVERY_STEPS apart).
+    """
+    from labcore.train.inspector import EVERY_S, EVERY_STEPS, Inspector
+
+    cfg = RunConfig().with_(train={"epochs": epochs})
+    data = load_dataset(cfg.data)
+    initial = build_model(cfg.model, data, seed=cfg.train.seed)
+    records = 0
+
+    def timed(every_s: float | None, run_cfg: RunConfig = cfg) -> tuple[float, int]:
+        nonlocal records
+        trainer = Trainer(run_cfg, data, model=copy.deepcopy(initial))
+        if every_s is not None:
+            trainer.inspector = (Inspector(trainer.model) if every_s == EVERY_S  # as on the page
+                                 else Inspector(trainer.model, every_s=every_s, every_steps=1, max_records=10**9))
+        t0 = time.perf_counter()
+        trainer.fit()
+        seconds = time.perf_counter() - t0
+        if every_s == EVERY_S:
+            records = len(trainer.inspector.snapshot())
+        return seconds, trainer.step
+
+    def median_pair(first, second) -> tuple[tuple[float, float], list]:
+        pairs = []
+        for i in range(repeats + 1):
+            pair = (first(), second())
+            if i:  # the first pair is the warm-up
+                pairs.append(pair)
+        pairs.sort(key=lambda p: p[0] / p[1])
+        return pairs[(len(pairs) - 1) // 2], pairs
+
+    (plain_s, inspected_s), pairs = median_pair(lambda: timed(None)[0], lambda: timed(EVERY_S)[0])
+    one = cfg.with_(train={"epochs": 1})
+    steps = timed(None, one)[1]
+    (bare_s, looked_s), _ = median_pair(lambda: timed(None, one)[0], lambda: timed(0.0, one)[0])
+    per_look = max(0.0, looked_s - bare_s) / steps
+    looks_per_s = min(1 / EVERY_S, steps / bare_s / EVERY_STEPS)  # the throttle: seconds and steps apart
+    samples = len(data.y_train) * epochs
+    return {"benchmark": "inspect", "ratio": plain_s / inspected_s, "inspected": samples / inspected_s,
+            "plain": samples / plain_s, "unit": "samples/s", "pair_ratios": [round(p / q, 4) for p, q in pairs],
+            "looks_per_run": records, "ms_per_look": per_look * 1e3,
+            "step_ms": bare_s / steps * 1e3, "estimated_cost": per_look * looks_per_s,
+            "data": cfg.data.name, "model": cfg.model.name, "epochs": epochs, "repeats": repeats,
+            "threads": torch.get_num_threads(), "seconds": {"inspected": inspected_s, "plain": plain_s}}
+
+
+BENCHMARKS["inspect"] = inspect_bench

@@ -76,6 +76,7 @@ class TrainConfig:
     device: str = "auto"
     num_threads: int = 0  # torch intra-op threads in the training thread; 0: all cores
     step_delay: float = 0.0  # seconds to sleep per step: slows a run down for demos and tests
+    inspect: bool = True  # Train page jobs: per-layer summaries on a few steps a second (labcore.train.inspector)
 
 
 @dataclass(frozen=True)

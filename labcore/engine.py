@@ -317,6 +317,9 @@ class Engine:
         self._durations: dict[str, list[float]] = {}  # kind -> seconds of recent runs, for the wait estimate
         self._served: dict[str | None, int] = {}  # owner -> the turn its last job started in (round-robin)
         self._turn = 0
+        # Called with every job as it ends, on the job's thread (labcore.tracking records runs here): each
+        # must return at once; one that raises is logged and never stops the others or the job.
+        self.on_finished: list[Callable[[Job], Any]] = []
 
     # -- jobs ---------------------------------------------------------------------------------------
     def submit(self, job_or_cfg: Any, owner: str | None = None, job_class: Callable[..., Job] | None = None) -> Job:
@@ -453,6 +456,12 @@ class Engine:
             times.append(job.seconds)
             del times[:-20]
         self._wake.set()
+        for hook in list(self.on_finished):
+            try:
+                hook(job)
+            except Exception:
+                log.warning("on_finished hook %r failed for %s %s:\n%s", hook, type(job).__name__, job.id,
+                            traceback.format_exc())
 
     def get(self, job_id: str | None) -> Job | None:
         with self._lock:
@@ -519,6 +528,16 @@ class Engine:
             if self._reaper is None or not self._reaper.is_alive():
                 self._reaper = threading.Thread(target=self._reap_loop, name="engine-reaper", daemon=True)
                 self._reaper.start()
+
+    def present(self, owner: str, now: float | None = None) -> bool:
+        """Is this session still here by the jobs' rule: not gone, and connected or away for less than the
+        grace (a reconnect within it keeps everything)? Things a session starts besides jobs (a serving demo)
+        end by the same rule."""
+        if self._gone(owner):
+            return False
+        with self._lock:
+            since = self._detached.get(owner)
+        return since is None or (time.monotonic() if now is None else now) - since < self.orphan_grace_s
 
     def reap(self, now: float | None = None) -> int:
         """Stop the jobs of sessions gone for good, or away for longer than the grace; returns how many."""

@@ -478,11 +478,12 @@ def convolution(v: Mapping[str, Any]) -> Iterator[Param]:
 
 
 # -- Training tricks (the seed lesson "tricks" and lesson 12, labcore.tricks; one name per widget, grouped by tab) ---
-TRICKS_PANELS = ("init",)
+TRICKS_PANELS = ("init", "compare")
 
 
 def tricks(v: Mapping[str, Any]) -> Iterator[Param]:
     from labcore.tricks import init_explorer as ie
+    from labcore.tricks.compare import COMPARISONS
 
     lo, hi, step = ie.DEPTH_RANGE
     yield Param("panel", TRICKS_PANELS[0], choices=TRICKS_PANELS)
@@ -490,6 +491,7 @@ def tricks(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("init.act", "tanh", choices=ie.ACTIVATIONS)
     yield Param("init.depth", 20, lo=lo, hi=hi, step=step)
     yield Param("init.width", 128, choices=ie.WIDTHS)
+    yield Param("compare", COMPARISONS[0], choices=COMPARISONS)
 
 
 def tricks_names() -> list[str]:
@@ -536,11 +538,60 @@ def precision_names() -> list[str]:
     return [p.name for p in precision({})]
 
 
+# -- Run history (issue 17, labcore.tracking; the table's filters) ---------------------------------------------
+RUN_LIMIT = (10, 1000, 10)  # how many of the newest matching runs the table lists: (low, high, step)
+
+
+def runs(v: Mapping[str, Any]) -> Iterator[Param]:
+    from labcore.tracking import PAGES as TRACKED
+
+    yield Param("pages", (), choices=TRACKED, many=True)  # an empty filter: every run
+    yield Param("data", (), choices=tuple(DATASETS.names()), many=True)
+    yield Param("model", (), choices=tuple(MODELS.names()), many=True)
+    yield Param("optim", (), choices=tuple(OPTIMIZERS.names()), many=True)
+    lo, hi, step = RUN_LIMIT
+    yield Param("limit", 100, lo=lo, hi=hi, step=step)
+
+
+def runs_names() -> list[str]:
+    return [p.name for p in runs({})]
+
+
+# -- Sweep (issue 14, labcore.sweep; one name per widget) ----------------------------------------------------------
+SWEEP_RANGES: dict[str, tuple[float, float, float]] = {"samples": (2, 24, 1), "epochs": (1, 12, 1), "seed": (0, 10_000, 1)}
+
+
+def sweep(v: Mapping[str, Any]) -> Iterator[Param]:
+    from labcore.sweep import space
+
+    yield Param("data", space.SweepConfig.data, choices=space.SWEEP_DATASETS)
+    models = tuple(m for m in space.SWEEP_MODELS if m in models_for(dataset_info(v["data"])))
+    yield Param("model", space.SweepConfig.model if space.SweepConfig.model in models else models[0], choices=models)
+    yield Param("method", space.METHODS[0], choices=space.METHODS)
+    d = space.SweepConfig()
+    yield Param("lr", d.lrs, choices=tuple(LEARNING_RATES), many=True)
+    yield Param("batch", d.batch_sizes, choices=tuple(BATCH_SIZES), many=True)
+    yield Param("optim", d.optimizers, choices=tuple(OPTIMIZERS.names()), many=True)
+    yield Param("width", d.widths, choices=tuple(WIDTHS), many=True)
+    if v["method"] == "random":
+        yield _range("samples", d.samples, "samples", SWEEP_RANGES)
+    yield _range("epochs", d.epochs, "epochs", SWEEP_RANGES)
+    yield Param("eta", d.eta, choices=space.ETAS)
+    yield Param("parallel", d.parallel, choices=space.PARALLEL)
+    yield _range("seed", d.seed, "seed", SWEEP_RANGES)
+    if space.ray_ready():  # the backend picker is drawn only when a Ray cluster is configured
+        yield Param("backend", space.BACKENDS[0], choices=space.BACKENDS)
+
+
+def sweep_names() -> list[str]:
+    return [p.name for p in sweep({"data": "digits", "method": "random"})] + ["backend"]
+
+
 # -- every page ----------------------------------------------------------------------------------------------
 SCHEMAS = {"train": train, "playground": playground, "race": race, "explain": explain, "transfer": transfer,
            "try-it": try_it, "sequences": sequences, "attention": attention, "autoencoders": autoencoders,
            "neurons": neurons, "convolution": convolution, "tricks": tricks, "evaluation": evaluation,
-           "precision": precision}
+           "precision": precision, "runs": runs, "sweep": sweep}
 
 
 def read(page: str, query: Mapping[str, Any], **context: Any) -> tuple[dict[str, Any], list[str]]:

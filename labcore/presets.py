@@ -28,7 +28,7 @@ from labcore.train import race_setup
 from labcore.train.race import Contender, RaceConfig, optimizer_defaults
 
 PAGES = ("train", "playground", "race", "explain", "transfer", "try-it", "sequences", "attention", "autoencoders",
-         "neurons", "convolution", "tricks", "evaluation", "precision")
+         "neurons", "convolution", "tricks", "evaluation", "precision", "runs", "sweep")
 SHOWN, PARTLY, NOT_YET = "shown", "partly", "not_yet"
 # Parts of the course, in order; each lesson id is "1".."23" or a seed lesson ("transfer", "tricks").
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -39,10 +39,10 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("practice", ("19", "transfer", "20", "21", "22", "23")),
 )
 STATUS = {
-    "1": PARTLY, "2": PARTLY, "3": SHOWN, "4": SHOWN, "5": PARTLY, "6": PARTLY, "7": PARTLY, "8": PARTLY,
+    "1": PARTLY, "2": SHOWN, "3": SHOWN, "4": SHOWN, "5": PARTLY, "6": SHOWN, "7": SHOWN, "8": SHOWN,
     "9": SHOWN, "10": SHOWN, "11": PARTLY, "12": PARTLY, "tricks": PARTLY, "13": PARTLY, "14": SHOWN,
-    "15": SHOWN, "16": NOT_YET, "17": NOT_YET, "18": PARTLY, "19": SHOWN, "transfer": SHOWN, "20": PARTLY,
-    "21": NOT_YET, "22": PARTLY, "23": NOT_YET,
+    "15": SHOWN, "16": PARTLY, "17": PARTLY, "18": PARTLY, "19": SHOWN, "transfer": SHOWN, "20": SHOWN,
+    "21": PARTLY, "22": PARTLY, "23": NOT_YET,
 }
 
 
@@ -154,6 +154,7 @@ def _train() -> list[tuple[str, str, RunConfig, tuple[str, ...]]]:
         ("warmup-cosine", "14", _run("digits", optim="adamw", optim_opts={"schedule": "cosine", "warmup_epochs": 2.0},
                                      epochs=20), ()),
         ("tabular-mlp", "22", _run("wine", "mlp", epochs=30), ("1",)),
+        ("save-and-serve", "21", _run("digits", "mlp", epochs=10), ("20", "16", "17")),
     ]
 
 
@@ -230,6 +231,13 @@ def _other() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
         ("deep-vs-classic", "22", "evaluation", {"panel": "compare"}, ("1",)),
         ("init-vanishing", "12", "tricks", {"init.scheme": "small"}, ("tricks",)),
         ("init-he-relu", "tricks", "tricks", {"init.scheme": "he", "init.act": "relu", "init.depth": "50"}, ("12", "6")),
+        ("tricks-batchnorm", "12", "tricks", {"panel": "compare"}, ("tricks",)),
+        ("tricks-regularisation", "6", "tricks", {"panel": "compare", "compare": "regularisation"}, ("tricks", "13")),
+        ("tricks-random-labels", "6", "tricks", {"panel": "compare", "compare": "random_labels"}, ("tricks",)),
+        ("tricks-clipping", "tricks", "tricks", {"panel": "compare", "compare": "clipping"}, ("12",)),
+        ("tricks-lr-decay", "tricks", "tricks", {"panel": "compare", "compare": "lr_decay"}, ("14",)),
+        ("run-history", "20", "runs", {"pages": "train"}, ()),
+        ("sweep-lr-batch", "4", "sweep", {"lr": "0.0001,0.001,0.01,0.1", "batch": "16,64,256", "optim": "adam"}, ("14",)),
     ]
 
 

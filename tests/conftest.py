@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from pathlib import Path
@@ -10,6 +11,24 @@ import numpy as np
 import pytest
 
 from labcore.data.bundle import _load_cached
+
+# No test records its runs into the real run history (labcore.tracking); the tracking tests use stores of their own.
+os.environ["LAB_TRACKING"] = "0"
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """LAB_RAY_ADDRESS=local for a module's tests (the [cluster] extra; skipped without ray): the first job to
+    connect starts a Ray with 2 CPUs, shut down after the module."""
+    ray = pytest.importorskip("ray")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LAB_RAY_ADDRESS", "local")
+    mp.setenv("LAB_RAY_CPUS", "2")
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        mp.undo()
 
 
 @pytest.fixture

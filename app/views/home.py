@@ -26,6 +26,8 @@ CARDS = (
     ("autoencoders", "autoencoders", ":material/compress:"),
     ("tricks", "tricks", ":material/tune:"),
     ("precision", "precision", ":material/decimal_increase:"),
+    ("runs", "runs", ":material/history:"),
+    ("sweep", "sweep", ":material/grid_on:"),
 )
 ICONS = {page: icon for page, _, icon in CARDS}
 STATUS_ICONS = {"shown": ":material/check_circle:", "partly": ":material/incomplete_circle:",

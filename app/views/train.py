@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app import links, present, results
+from app import deploy_panel, inside_panel, links, present, results
 from app.state import current_job, data_preview, lang, read_log, start_job, tr
 from app.tasks import background, download_panel
 from app.widgets import LEARNING_RATES, key, pause_stop_buttons, polling_fragment, restore, run_controls, waiting_notice
@@ -116,6 +116,7 @@ def live_panel() -> None:
     lr_col, grad_col = st.columns(2)
     lr_col.plotly_chart(lr_figure(steps, lang=lang(), lr_changes=marks), key="lr_steps")
     grad_col.plotly_chart(grad_norm_figure(steps, lang=lang(), lr_changes=marks), key="grad_steps")
+    inside_panel.show(j)  # per-layer activations, gradients and weights ("Inside the network")
     if active and j.done:
         st.rerun()  # one full rerun: buttons and result panels catch up, the timer stops
 
@@ -125,6 +126,7 @@ live_panel()
 # -- after the run ---------------------------------------------------------------------------------------------
 if job is not None and job.done:
     results.show(job)
+    deploy_panel.show(job)
 
 # -- before a run: what the model and data look like -----------------------------------------------------
 if job is None or job.done:

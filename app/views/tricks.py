@@ -1,14 +1,15 @@
 """Training tricks for deep networks (the seed lesson "tricks", with lesson 12). First tab: initialisation x
 activation x depth, instant: one batch through a freshly initialised MLP (labcore.tricks.init_explorer), the std
-of every layer's activations and gradients on a log axis. More tabs (batch norm, regularisation) join
-TRICKS_PANELS and PANELS. Every widget's key is "tk." + its link param.
+of every layer's activations and gradients on a log axis. Second tab: classic comparisons (batch norm,
+regularisation, random labels, clipping, learning-rate decay), each an optimizer race (app/tricks_compare.py).
+Every widget's key is "tk." + its link param.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app import links, tricks_train
+from app import links, tricks_compare, tricks_train
 from app.state import lang, tr
 from labcore.links import TRICKS_PANELS, tricks_names
 from labcore.tricks import figures
@@ -95,7 +96,7 @@ ss.setdefault(PANEL, TRICKS_PANELS[0])
 ss[TAB] = tr(f"tricks.tab_{ss[PANEL]}")
 st.title(tr("tricks.title"))
 st.caption(tr("tricks.intro"))
-PANELS = {"init": _init_panel}
+PANELS = {"init": _init_panel, "compare": tricks_compare.panel}
 tabs = st.tabs([tr(f"tricks.tab_{p}") for p in TRICKS_PANELS], key=TAB, on_change=_on_tab)
 for tab, panel in zip(tabs, TRICKS_PANELS, strict=True):
     with tab:

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import log_loss
 
-from labcore.evaluation.models import single_thread, softmax
+from labcore.evaluation.models import softmax
+from labcore.explain.features import single_thread
 
 BINS = (5, 10, 15, 20)
 

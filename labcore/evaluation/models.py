@@ -7,8 +7,6 @@ gives the same network."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from labcore.data import load_dataset
+from labcore.explain.features import single_thread
 from labcore.seeding import init_rng
 
 DATASETS = ("breast_cancer", "wine", "digits")  # the lab's built-in tables (digits: 64 pixels as 64 columns)
@@ -68,18 +67,6 @@ class FittedMLP:
     logits_test: np.ndarray  # (n_test, K)
     seconds: float  # the training time alone
     steps: int
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """torch on one thread here: a net this small gains nothing from more, and on a busy 2-core machine
-    competing OpenMP threads made the fit 20 times slower (3 s instead of 0.15 s)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def build_mlp(n_features: int, n_classes: int, seed: int = 0, width: int = WIDTH) -> nn.Module:

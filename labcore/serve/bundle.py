@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from importlib import metadata as _pkg
@@ -35,7 +36,8 @@ class Check:
     """A reloaded file against the live model: the largest logit difference, or why it was not checked."""
 
     max_abs_diff: float | None = None
-    skipped: str | None = None  # "onnxruntime" (not installed) or "export" (the file could not be made)
+    skipped: str | None = None  # "onnxruntime" (not installed), "export" (no file) or "error" (it does not run)
+    error: str = ""
 
     @property
     def ok(self) -> bool | None:
@@ -43,7 +45,7 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return {"max_abs_diff": self.max_abs_diff, "ok": self.ok, "tolerance": TOLERANCE,
-                "checked": self.max_abs_diff is not None, "skipped": self.skipped}
+                "checked": self.max_abs_diff is not None, "skipped": self.skipped, "error": self.error or None}
 
 
 @dataclass
@@ -52,6 +54,9 @@ class Bundle:
     meta: dict[str, Any]
     checks: dict[str, Check] = field(default_factory=dict)  # format -> round-trip check
     errors: dict[str, str] = field(default_factory=dict)  # format -> why its export failed
+
+    def files_by_format(self) -> dict[str, bytes]:
+        return {fmt: self.files[name] for fmt, name in FILES.items() if name in self.files}
 
     def sizes(self) -> dict[str, int]:
         return {name: len(data) for name, data in self.files.items()}
@@ -121,6 +126,7 @@ def build_metadata(cfg: RunConfig, data: DataBundle, outcome: Any, *, now: _dt.d
             "feature_names": [str(n) for n in data.extras.get("feature_names") or []],
         },
         "versions": versions(),
+        "example": example_request(data),
     }
     scaler = tabular_scaler(cfg)
     if scaler is not None:  # what turns raw measurements into the features the model takes
@@ -133,9 +139,30 @@ def build_metadata(cfg: RunConfig, data: DataBundle, outcome: Any, *, now: _dt.d
     return meta
 
 
+def example_request(data: DataBundle) -> dict[str, Any]:
+    """The first test row as a /predict request body (what the page's test widget starts with)."""
+    x = check_inputs(data, 1)[0]
+    if data.info.kind == "image":
+        return {"pixels": (x[0] if x.shape[0] == 1 else x).tolist()}
+    return {"features": x.tolist()}
+
+
 def _logits(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     with torch.no_grad():
         return model(x).detach().cpu().numpy()
+
+
+def _compare(run, x: torch.Tensor, expected: np.ndarray) -> Check:
+    """Largest |difference| of `run`'s outputs from `expected`: on the whole batch, or row by row for a file
+    traced on one example that only takes a batch of one (what the service sends it anyway)."""
+    try:
+        try:
+            out = run(x)
+        except Exception:
+            out = np.concatenate([run(x[i : i + 1]) for i in range(len(x))])
+        return Check(float(np.abs(out - expected).max()))
+    except Exception as e:  # a file that does not run at all: say so on the page, never crash it
+        return Check(skipped="error", error=" ".join(str(e).split())[:200])
 
 
 def roundtrip(live: nn.Module, files: dict[str, bytes], x: torch.Tensor) -> dict[str, Check]:
@@ -143,8 +170,10 @@ def roundtrip(live: nn.Module, files: dict[str, bytes], x: torch.Tensor) -> dict
     expected = _logits(live, x)
     checks: dict[str, Check] = {}
     if "torchscript" in files:
-        scripted = torch.jit.load(io.BytesIO(files["torchscript"]), map_location="cpu")
-        checks["torchscript"] = Check(float(np.abs(_logits(scripted, x) - expected).max()))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated; still the format the book uses
+            scripted = torch.jit.load(io.BytesIO(files["torchscript"]), map_location="cpu")
+        checks["torchscript"] = _compare(lambda b: _logits(scripted, b), x, expected)
     else:
         checks["torchscript"] = Check(skipped="export")
     if "onnx" not in files:
@@ -157,8 +186,7 @@ def roundtrip(live: nn.Module, files: dict[str, bytes], x: torch.Tensor) -> dict
         else:
             session = ort.InferenceSession(files["onnx"], providers=["CPUExecutionProvider"])
             name = session.get_inputs()[0].name
-            (out,) = session.run(None, {name: x.numpy().astype(np.float32)})
-            checks["onnx"] = Check(float(np.abs(out - expected).max()))
+            checks["onnx"] = _compare(lambda b: session.run(None, {name: b.numpy().astype(np.float32)})[0], x, expected)
     return checks
 
 
@@ -174,8 +202,13 @@ def build_bundle(model: nn.Module, cfg: RunConfig, data: DataBundle, outcome: An
         try:
             exported[fmt] = export(live, fmt, data.input_shape)
         except LabError as e:
-            errors[fmt] = str(e.fmt.get("reason", "")) if hasattr(e, "fmt") else str(e)
-    checks = roundtrip(live, exported, check_inputs(data))
+            errors[fmt] = str(e.params.get("reason", e))
+    x = check_inputs(data)
+    checks = roundtrip(live, exported, x)
+    if "state_dict" in exported:  # the weights alone, loaded into a freshly built network of the same setup
+        fresh = build_model(cfg.model, data, seed=cfg.train.seed + 1).eval()
+        fresh.load_state_dict(torch.load(io.BytesIO(exported["state_dict"]), weights_only=True))
+        checks = {"state_dict": Check(float(np.abs(_logits(fresh, x) - _logits(live, x)).max())), **checks}
     meta = build_metadata(cfg, data, outcome, now=now)
     meta["files"] = {FILES[fmt]: {"format": fmt, "bytes": len(b)} for fmt, b in exported.items()}
     meta["onnx"] = {"input": "image", "output": "logits", "opset": 17, "dynamic_batch": True}

@@ -158,8 +158,9 @@ class Heat:
     """
 
     def __init__(self, template: nn.Module, optims: list[tuple[int, OptimConfig]], batch_size: int,
-                 tensors: tuple[torch.Tensor, ...], train: TrainConfig, classes: int):
-        self.template, self.k = template, len(optims)
+                 tensors: tuple[torch.Tensor, ...], train: TrainConfig, classes: int,
+                 augment: Callable[[torch.Tensor], torch.Tensor] | None = None):
+        self.template, self.k, self.augment = template, len(optims), augment
         self.x, self.y, self.x_val, self.y_val = tensors
         device = self.x.device
         self.model = groupify(template, self.k).to(device).train()
@@ -216,6 +217,8 @@ class Heat:
 
     def _train_step(self, idx: torch.Tensor) -> None:
         x, y = _inputs(self.x[idx]), self.y[idx]
+        if self.augment is not None:
+            x = self.augment(x)
         logits = self.model(x).view(len(y), self.k, self.classes)
         losses = _losses(logits, y)
         losses.sum().backward()  # contenders share no weights, so each gets exactly its own gradient

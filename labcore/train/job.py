@@ -16,6 +16,7 @@ from labcore.data import load_dataset
 from labcore.engine import ACTIVE, ENDED, Engine, Job, Progress, spare_threads
 from labcore.i18n import LabError
 from labcore.metrics import ClassificationReport, classification_report
+from labcore.train.inspector import Inspector
 from labcore.train.trainer import Callback, Diverged, EarlyStopping, Trainer
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,8 @@ class TrainingJob(Job):
         if data.info.kind == "points":
             callbacks.append(_Boundary(self))
         self.trainer = Trainer(cfg, data, callbacks=callbacks)
+        if cfg.train.inspect:  # "Inside the network": built on the trainer's model, read by the page
+            self.trainer.inspector = Inspector(self.trainer.model)
         try:
             result = self.trainer.fit()
         except Diverged as e:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from labcore.config import DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
+from labcore.config import AugmentConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from labcore.data import DataBundle, DatasetInfo, load_dataset
 from labcore.engine import Progress
 from labcore.i18n import LabError
 from labcore.models import build_model, default_config, models_for
+from labcore.train.augment import build_augment
 from labcore.train.batched import Heat, Lane
 from labcore.train.job import TrainingJob, _Control
 from labcore.train.optimizers import build_optimizer, optimizer_config
@@ -43,6 +44,11 @@ def optimizer_defaults(name: str, **changes: object) -> OptimConfig:
 class Contender:
     optim: OptimConfig = field(default_factory=OptimConfig)
     batch_size: int = 0  # 0: the race's batch size
+    # The Training tricks page races networks too: its own model (None: the race's), built from the same seed,
+    # and training labels shuffled once (validation keeps the true ones: memorising shows as a gap).
+    model: ModelConfig | None = None
+    random_labels: bool = False
+    augment: AugmentConfig | None = None  # on-the-fly augmentation of its training batches (None: off)
 
 
 @dataclass(frozen=True)
@@ -56,16 +62,21 @@ class RaceConfig:
     def batch_size(self, i: int) -> int:
         return self.contenders[i].batch_size or self.train.batch_size
 
+    def model_of(self, i: int) -> ModelConfig:
+        return self.contenders[i].model or self.model
+
     def solo(self, i: int) -> RunConfig:
-        """Contender i as an ordinary training run: what it would do trained alone (same seed, same batches)."""
-        return RunConfig(data=self.data, model=self.model, optim=self.contenders[i].optim,
+        """Contender i as an ordinary training run: what it would do trained alone (same seed, same batches;
+        a contender on random labels has no such run)."""
+        return RunConfig(data=self.data, model=self.model_of(i), optim=self.contenders[i].optim,
                          train=replace(self.train, batch_size=self.batch_size(i)))
 
     def validate(self) -> None:
         if not MIN_CONTENDERS <= len(self.contenders) <= MAX_CONTENDERS:
             raise LabError("race.contender_count", low=MIN_CONTENDERS, high=MAX_CONTENDERS)
-        if self.model.name in NOT_RACEABLE:
-            raise LabError("race.model_not_raceable", model=self.model.name)
+        for name in {self.model.name, *(c.model.name for c in self.contenders if c.model)}:
+            if name in NOT_RACEABLE:
+                raise LabError("race.model_not_raceable", model=name)
 
 
 @dataclass(frozen=True)
@@ -87,15 +98,26 @@ class Race:
         cfg.validate()
         self.cfg, self.data, self.callbacks = cfg, data, list(callbacks)
         device = pick_device(cfg.train.device)
-        # exactly the initial weights a Trainer with this seed starts from
-        self.template = build_model(cfg.model, data, seed=cfg.train.seed).to(device)
+        # exactly the initial weights a Trainer with this seed starts from (one template per network raced)
+        models = list(dict.fromkeys(cfg.model_of(i) for i in range(len(cfg.contenders))))
+        templates = {m: build_model(m, data, seed=cfg.train.seed).to(device) for m in models}
+        self.template = templates.get(cfg.model, templates[models[0]])
         tensors = tuple(t.to(device) for t in (data.x_train, data.y_train, data.x_val, data.y_val))
-        sizes = sorted({cfg.batch_size(i) for i in range(len(cfg.contenders))})
-        self.heats = [
-            Heat(self.template, [(i, c.optim) for i, c in enumerate(cfg.contenders) if cfg.batch_size(i) == size],
-                 size, tensors, cfg.train, data.num_classes)
-            for size in sizes
-        ]
+        # A heat: the contenders that share a batch size, a network, labels and augmentation (the same batches
+        # in every heat).
+        augments = list(dict.fromkeys(c.augment for c in cfg.contenders))
+
+        def kind(i: int) -> tuple[int, int, bool, int]:
+            c = cfg.contenders[i]
+            return cfg.batch_size(i), models.index(cfg.model_of(i)), c.random_labels, augments.index(c.augment)
+
+        self.heats = []
+        for size, m, shuffled, a in sorted({kind(i) for i in range(len(cfg.contenders))}):
+            augment = augments[a] and build_augment(augments[a], data.input_shape, seed=cfg.train.seed + 2)
+            self.heats.append(Heat(templates[models[m]], [(i, c.optim) for i, c in enumerate(cfg.contenders)
+                                                          if kind(i) == (size, m, shuffled, a)],
+                                   size, _shuffled(tensors, cfg.train.seed) if shuffled else tensors, cfg.train,
+                                   data.num_classes, augment=augment or None))
         self.lanes: list[Lane] = sorted((lane for h in self.heats for lane in h.lanes), key=lambda lane: lane.index)
         self.should_stop = False
 
@@ -137,6 +159,13 @@ class Race:
     def fraction(self) -> float:
         done = sum(h.epochs if h.finished else h.progress for h in self.heats)
         return done / (len(self.heats) * self.cfg.train.epochs)
+
+
+def _shuffled(tensors: tuple[torch.Tensor, ...], seed: int) -> tuple[torch.Tensor, ...]:
+    """The training labels permuted once (the class counts stay, every link to the input is gone)."""
+    x, y, x_val, y_val = tensors
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed + 1)).to(y.device)
+    return x, y[order], x_val, y_val
 
 
 class RaceJob(TrainingJob):

@@ -22,6 +22,7 @@ from labcore.data import DataBundle
 from labcore.models import build_model
 from labcore.seeding import use_generator
 from labcore.train.augment import build_augment
+from labcore.train.inspector import Inspector
 from labcore.train.log import MetricLog
 from labcore.train.optimizers import build_optimizer
 from labcore.train.rules import BestWeights, has_diverged
@@ -91,7 +92,7 @@ def pick_device(name: str = "auto") -> torch.device:
 
 class Trainer:
     def __init__(self, cfg: RunConfig, data: DataBundle, *, model: nn.Module | None = None,
-                 callbacks: list[Callback] | tuple[Callback, ...] = ()):
+                 callbacks: list[Callback] | tuple[Callback, ...] = (), inspector: Inspector | None = None):
         self.cfg, self.data = cfg, data
         self.device = pick_device(cfg.train.device)
         if model is None:
@@ -117,6 +118,7 @@ class Trainer:
         self.amp = cfg.train.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
         self.callbacks = list(callbacks)
+        self.inspector = inspector  # labcore.train.inspector: a look inside on a throttled few steps
         # Forecasting datasets are regression: mean squared error, and no accuracy to report.
         self.regression = data.info.task == "regression"
         check_hooks(self.callbacks)
@@ -155,9 +157,15 @@ class Trainer:
                     continue
                 x, y = self._inputs(self.train_x[idx], train=True), self.train_y[idx]
                 lr = self.optimizer.param_groups[0]["lr"]
-                loss, logits, grad_norm = self._train_step(x, y)
+                at = self.epoch - 1 + (i + len(idx)) / n
+                looking = self.inspector is not None and self.inspector.start(self.step)
+                try:
+                    loss, logits, grad_norm = self._train_step(x, y)
+                finally:
+                    if looking:
+                        self.inspector.finish(self.step, at)
                 now = time.perf_counter()
-                self._pending.append(_Step(self.step, self.epoch - 1 + (i + len(idx)) / n, lr, now - self._start,
+                self._pending.append(_Step(self.step, at, lr, now - self._start,
                                            len(y), loss, grad_norm, None if self.regression else logits.argmax(1), y))
                 due = now - self._last_flush >= FLUSH_SECONDS or len(self._pending) >= FLUSH_ROWS
                 self._call("on_batch_end", self.flush() if due else {"step": self.step})

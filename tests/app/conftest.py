@@ -41,6 +41,35 @@ def open_page(page: str | None = None, timeout: float = 60, **query: str) -> App
     return at
 
 
+def open_linked(page: str, **query: str) -> AppTest:
+    """The app run once, then `page` opened with `query` in its URL, as a link from another page would open
+    it; no exception allowed."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.query_params.update(query)
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def assert_widgets_offer_the_link(at: AppTest, page: str, prefix: str, skip: tuple[str, ...] = ("panel",)) -> None:
+    """Every param of `page`'s link schema (labcore.links) has its widget (key `prefix` + name), offering
+    exactly the link's range or choices and showing the link's default."""
+    from labcore import links
+
+    values, _ = links.read(page, {})
+    for p in links.SCHEMAS[page](values):
+        if p.name in skip:
+            continue
+        widget = at.get_by_key(prefix + p.name)
+        assert widget is not None, p.name
+        if p.lo is not None:
+            assert (widget.proto.min, widget.proto.max, widget.proto.step) == pytest.approx((p.lo, p.hi, p.step)), p.name
+        elif p.choices:
+            assert len(widget.options) == len(p.choices), p.name
+        assert widget.value == values[p.name], p.name
+
+
 def poll(at: AppTest, until: Callable[[AppTest], bool], timeout: float = 120.0) -> None:
     """Rerun until `until(at)` holds, failing on any exception on the way."""
     deadline = time.time() + timeout

@@ -9,21 +9,15 @@ import pytest
 from sklearn import metrics as skm
 from streamlit.testing.v1 import AppTest
 
-from labcore import links
 from labcore.evaluation.baselines import MODELS
 from labcore.evaluation.models import BINARY, fit_mlp, load_split, softmax
-from tests.app.conftest import APP, poll
+from tests.app.conftest import assert_widgets_offer_the_link, open_linked, poll
 
 PAGE = "views/evaluation.py"
 
 
 def _open(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_linked(PAGE, **query)
 
 
 def _metric(at: AppTest, label: str) -> str:
@@ -39,17 +33,7 @@ def test_the_page_opens_and_its_widgets_offer_what_the_link_offers(page):
     at = page
     assert [t.label for t in at.tabs] == ["Threshold", "Calibration", "Deep vs classic"]
     assert len(at.get("plotly_chart")) == 5  # curves, confusion, histogram, paradox, reliability (compare: closed)
-    values, _ = links.read("evaluation", {})
-    for p in links.evaluation(values):
-        if p.name == "panel":
-            continue
-        widget = at.get_by_key("ev." + p.name)
-        assert widget is not None, p.name
-        if p.lo is not None:
-            assert (widget.proto.min, widget.proto.max, widget.proto.step) == pytest.approx((p.lo, p.hi, p.step)), p.name
-        elif p.choices:
-            assert len(widget.options) == len(p.choices), p.name
-        assert widget.value == values[p.name], p.name
+    assert_widgets_offer_the_link(at, "evaluation", "ev.")
     assert not at.warning  # a clean link: nothing to complain about
 
 

@@ -51,7 +51,7 @@ def test_home_lists_every_lesson_in_order_with_its_demonstrations():
     assert _links(at)[: len(demos)] == demos
     assert len(_links(at)) == len(demos) + len(PAGES)  # + a card per page
     text = " ".join(m.value for m in at.markdown)
-    assert "Not in the lab yet: the same model written in PyTorch and in Keras" in text  # lesson 16
+    assert "Not in the lab yet: the same model written in Keras next to the PyTorch script" in text  # lesson 16
 
 
 def test_home_links_keep_the_language_and_presentation_mode():

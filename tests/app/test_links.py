@@ -20,7 +20,8 @@ PAGES = {"train": "views/train.py", "playground": "views/playground.py", "race":
          "sequences": "views/sequences.py", "attention": "views/attention.py", "autoencoders": "views/autoencoders.py",
          "evaluation": "views/evaluation.py",
          "neurons": "views/neurons.py", "convolution": "views/convolution.py", "tricks": "views/tricks.py",
-         "precision": "views/precision.py"}
+         "precision": "views/precision.py", "runs": "views/runs.py",
+         "sweep": "views/sweep.py"}
 HOSTILE = {"nope": "1", "lang": "xx", "present": "maybe", "train.step_delay": "86400", "train.num_threads": "64",
            "x" * 300: "1", "ünï": "ç", "train.epochs": "nan", "lr": "1e308", "model": "abc", "index": "-1",
            "target": "0", "data.name": "x" * 5000, "eps": "inf", "surface": "-1", "c1": "ünï", "source": "\x00",
@@ -120,6 +121,8 @@ CHANGES = {
     "convolution": ("slider", "conv.grid_s", 2, "grid.s", "2"),
     "tricks": ("slider", "tk.init.depth", 30, "init.depth", "30"),
     "precision": ("select_slider", "pr.scale", 256, "scale", "256"),
+    "runs": ("number_input", "rn.limit", 50, "limit", "50"),
+    "sweep": ("slider", "sw.epochs", 5, "epochs", "5"),
 }
 
 
@@ -180,6 +183,7 @@ SETUPS = {  # the default setup and others whose widgets differ
     "autoencoders": [{}, {"model": "vae"}], "playground": [{}, {"surface": "saddle"}],
     "race": [{}, {"c1": "lion", "c2": "momentum", "c3": "rmsprop", "c4": "adamw"}],
     "convolution": [{}, {"source": "photo", "kernel": "custom", "padding": "1"}],
+    "sweep": [{}, {"method": "random", "data": "wine"}],
 }
 RACE_KEYS = {"data": "race.data", "model": "race.model", "train.epochs": "race.epochs", "train.batch_size": "race.batch",
              "train.seed": "race.seed", "target": "race.target"}

@@ -11,18 +11,13 @@ from streamlit.testing.v1 import AppTest
 from labcore import links
 from labcore.basics.backprop import HIDDEN
 from labcore.basics.neurons import ACTIVATIONS
-from tests.app.conftest import APP
+from tests.app.conftest import assert_widgets_offer_the_link, open_linked
 
 PAGE = "views/neurons.py"
 
 
 def _open(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_linked(PAGE, **query)
 
 
 def _charts(at: AppTest) -> list[str]:
@@ -40,16 +35,7 @@ def test_every_panel_draws_and_the_widgets_offer_what_the_link_offers(page):
                                           "Backpropagation"]
     assert len(_charts(at)) == 6  # perceptron, activation, depth, loss, cross-entropy, graph
     values, _ = links.read("neurons", {})
-    for p in links.neurons(values):
-        if p.name == "panel" or p.name == "approx.points":  # the points box shows only for "your points"
-            continue
-        widget = at.get_by_key("nr." + p.name)
-        assert widget is not None, p.name
-        if p.lo is not None:
-            assert (widget.proto.min, widget.proto.max, widget.proto.step) == pytest.approx((p.lo, p.hi, p.step)), p.name
-        elif p.choices:
-            assert len(widget.options) == len(p.choices), p.name
-        assert widget.value == values[p.name], p.name
+    assert_widgets_offer_the_link(at, "neurons", "nr.", skip=("panel", "approx.points"))  # points: "your points" only
     text = " ".join(m.value for m in at.markdown)
     assert "F.cross_entropy on the logits gives **0.3490**" in text  # −log softmax(2, 1, −1)[0] = −log 0.7054
 

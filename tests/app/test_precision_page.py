@@ -8,18 +8,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from labcore import links
-from tests.app.conftest import APP, poll
+from tests.app.conftest import open_linked, poll
 
 PAGE = "views/precision.py"
 
 
 def _open(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_linked(PAGE, **query)
 
 
 def _bits_text(at: AppTest) -> str:

@@ -9,18 +9,13 @@ from streamlit.testing.v1 import AppTest
 from labcore import links
 from labcore.i18n import t
 from labcore.presets import BY_ID
-from tests.app.conftest import APP, poll
+from tests.app.conftest import assert_widgets_offer_the_link, open_linked, poll
 
 PAGE = "views/tricks.py"
 
 
 def _open(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_linked(PAGE, **query)
 
 
 def _notes(at: AppTest) -> str:
@@ -34,19 +29,9 @@ def page() -> AppTest:
 
 def test_the_explorer_draws_and_its_widgets_offer_what_the_link_offers(page):
     at = page
-    assert [t.label for t in at.tabs] == ["Initialisation"]
-    assert len(at.get("plotly_chart")) == 2  # the std panels and the histograms
-    values, _ = links.read("tricks", {})
-    for p in links.tricks(values):
-        if p.name == "panel":
-            continue
-        widget = at.get_by_key("tk." + p.name)
-        assert widget is not None, p.name
-        if p.lo is not None:
-            assert (widget.proto.min, widget.proto.max, widget.proto.step) == pytest.approx((p.lo, p.hi, p.step)), p.name
-        else:
-            assert len(widget.options) == len(p.choices), p.name
-        assert widget.value == values[p.name], p.name
+    assert [t.label for t in at.tabs] == ["Initialisation", "Comparisons"]
+    assert len(at.get("plotly_chart")) == 3  # the std panels, the histograms and the (empty) comparison race
+    assert_widgets_offer_the_link(at, "tricks", "tk.")
 
 
 def test_changing_a_widget_changes_the_numbers(page):
@@ -93,7 +78,7 @@ def test_train_it_trains_the_chosen_net_in_the_background(fresh_registry):
     poll(at, lambda a: any("Mean loss in the first epoch" in m.value for m in a.markdown))
     result = next(m.value for m in at.markdown if "Mean loss in the first epoch" in m.value)
     assert "test accuracy" in result
-    assert len(at.get("plotly_chart")) == 3  # the std panels, the histograms and the training loss
+    assert len(at.get("plotly_chart")) == 4  # the std panels, the histograms, the training loss, the comparison
     at.slider(key="tk.init.depth").set_value(4).run()  # another setup: its result is not shown until asked
     assert not any("Mean loss in the first epoch" in m.value for m in at.markdown)
 

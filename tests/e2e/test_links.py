@@ -28,6 +28,8 @@ SETTINGS = {
     "convolution": ("conv.pos", "slider", "pos=19"),
     "tricks": ("tk.init.depth", "slider", "init.depth=21"),
     "precision": ("pr.number", "number", "number=0.25"),
+    "runs": ("rn.limit", "number", "limit=50"),
+    "sweep": ("sw.epochs", "slider", "epochs=5"),
 }
 
 

@@ -50,19 +50,6 @@ def test_a_missing_ray_or_cluster_is_a_sentence(monkeypatch):
     assert err.value.key == "cluster.no_ray" and "pip install" in err.value.message()
 
 
-@pytest.fixture(scope="module")
-def ray_local():
-    ray = pytest.importorskip("ray")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("LAB_RAY_ADDRESS", "local")
-    mp.setenv("LAB_RAY_CPUS", "2")
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
-        mp.undo()
-
-
 def test_a_run_on_ray_gives_the_local_runs_numbers_and_model(ray_local):
     from labcore.cluster import RayTrainingJob
 

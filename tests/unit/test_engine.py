@@ -341,3 +341,14 @@ def test_a_page_poll_of_a_100_epoch_log_reads_new_rows_into_columns_and_draws_fa
     assert steps["step"][-1] == 93_808
     assert len(fig.data[0].x) <= 2000  # the chart is downsampled, spikes kept
     assert sorted(times)[4] < 0.02, f"median poll {sorted(times)[4] * 1000:.1f} ms"
+
+
+def test_a_session_is_present_until_gone_or_away_longer_than_the_grace():
+    alive = {"a": True, "b": True, "c": False}
+    engine = Engine(max_running=1, orphan_grace_s=30, alive=lambda owner: alive.get(owner))
+    assert engine.present("a") and not engine.present("c")  # c: Streamlit dropped the session
+    engine.detach("b")
+    now = time.monotonic()
+    assert engine.present("b", now=now + 29) and not engine.present("b", now=now + 31)
+    engine.attach("b")
+    assert engine.present("b", now=now + 31)  # came back: present again

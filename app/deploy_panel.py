@@ -1,0 +1,202 @@
+"""Train page, "Save & serve" (lessons 20-21): one zip with every export format, the run as a plain PyTorch
+script, and a small prediction service for the trained model with a test-request widget."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pandas as pd
+import streamlit as st
+
+from app.state import lease, readable, registry, tr
+from app.tasks import background
+from labcore.i18n import LabError
+from labcore.serve import script, service
+from labcore.serve.bundle import CHECK_ROWS, FILES, METADATA, TOLERANCE, Bundle, build_bundle
+from labcore.train.job import Outcome, TrainingJob
+
+SERVICE = "deploy.service"  # session state: (job id, Service) of the service this tab started
+ANSWER = "deploy.answer"  # session state: (status, body, milliseconds) of the last test request
+FORMAT_OF = {**{name: fmt for fmt, name in FILES.items()}, METADATA: "metadata", "api.py": "api"}  # else: the script
+
+
+def _make_bundle(model, cfg, data, outcome) -> tuple[Bundle, bytes]:
+    """The zip also carries the service (api.py) and, where there is one, the run as a plain script."""
+    extra = {"api.py": service.api_source().encode("utf-8")}
+    if script.unsupported(cfg) is None:
+        extra[script.script_name(cfg)] = script.training_script(cfg).encode("utf-8")
+    bundle = build_bundle(model, cfg, data, outcome, extra_files=extra)
+    return bundle, bundle.zip_bytes()
+
+
+def show(job: TrainingJob) -> None:
+    """The expander under a finished run's results (classification runs only)."""
+    if job.trainer is None or not isinstance(job.outcome, Outcome):
+        return
+    with st.expander(tr("serve.title"), icon=":material/rocket_launch:"):
+        st.caption(tr("serve.intro"))
+        made = background(("serve_bundle", job.id), tr("serve.preparing"), _make_bundle, job.trainer.model,
+                          job.config, job.trainer.data, job.outcome)
+        save, code, serve = st.tabs([tr("serve.tab_save"), tr("serve.tab_code"), tr("serve.tab_serve")])
+        with save:
+            if made is not None:
+                _save(job, *made)
+        with code:
+            _code(job)
+        with serve:
+            _serve(job, made[0] if made is not None else None)
+
+
+def _stem(job: TrainingJob) -> str:
+    return f"{job.config.data.name}_{job.config.model.name}"
+
+
+# -- save -----------------------------------------------------------------------------------------------
+def _check_text(bundle: Bundle, fmt: str) -> str:
+    if fmt in bundle.errors:
+        return tr("serve.check_failed", reason=bundle.errors[fmt])
+    check = bundle.checks.get(fmt)
+    if check is None:
+        return "–"
+    if check.skipped == "onnxruntime":
+        return tr("serve.check_not_checked")
+    if check.skipped == "error":
+        return tr("serve.check_failed", reason=check.error)
+    return tr("serve.check_ok" if check.ok else "serve.check_bad", diff=check.max_abs_diff)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:,.1f} KB" if n < 1024**2 else f"{n / 1024**2:,.2f} MB"
+
+
+def _save(job: TrainingJob, bundle: Bundle, zipped: bytes) -> None:
+    rows = [{tr("serve.col_file"): name, tr("serve.col_format"): tr(f"serve.format_{FORMAT_OF.get(name, 'script')}"),
+             tr("serve.col_size"): _size(size), tr("serve.col_check"): _check_text(bundle, FORMAT_OF.get(name, ""))}
+            for name, size in bundle.sizes().items()]
+    rows += [{tr("serve.col_file"): FILES[fmt], tr("serve.col_format"): tr(f"serve.format_{fmt}"),
+              tr("serve.col_size"): "–", tr("serve.col_check"): _check_text(bundle, fmt)} for fmt in bundle.errors]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption(tr("serve.check_caption", rows=min(CHECK_ROWS, len(job.trainer.data.y_test)), tol=TOLERANCE))
+    st.download_button(tr("serve.download_bundle", size=_size(len(zipped))), zipped, file_name=f"{_stem(job)}_model.zip",
+                       mime="application/zip", key="deploy.download_bundle", icon=":material/download:")
+    st.caption(tr("serve.metadata_caption"))
+    st.json(bundle.meta, expanded=1)
+
+
+# -- the code -------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def _script(cfg) -> str:
+    return script.training_script(cfg)
+
+
+def _code(job: TrainingJob) -> None:
+    cfg = job.config
+    reason = script.unsupported(cfg)
+    if reason is not None:
+        st.info(tr(f"serve.{reason}", model=readable(cfg.model.name, "models")), icon=":material/info:")
+        return
+    name = script.script_name(cfg)
+    code = _script(cfg)
+    st.caption(tr("serve.code_intro", name=name))
+    st.download_button(tr("serve.download_script", name=name), code, file_name=name, mime="text/x-python",
+                       key="deploy.download_script", icon=":material/download:")
+    st.code(code, language="python", line_numbers=True)
+
+
+# -- serve ----------------------------------------------------------------------------------------------
+def _owner_alive(owner: str) -> bool:
+    """The tab's jobs' rule for the service too: it ends once Streamlit has dropped the session, or once the
+    tab has been disconnected for longer than the engine's grace period (a reconnect within it keeps it)."""
+    return registry().present(owner)
+
+
+def _start(job: TrainingJob, bundle: Bundle) -> None:
+    _stop()
+    owner = lease().owner
+    try:  # the service ends with this tab's session (a watchdog thread asks every 2 s)
+        svc = service.start(bundle.files[FILES["torchscript"]], bundle.meta, label=job.id,
+                            alive=lambda: _owner_alive(owner))
+    except LabError as e:
+        st.session_state["deploy.error"] = e.key, e.params
+        return
+    st.session_state.pop("deploy.error", None)
+    st.session_state[SERVICE] = (job.id, svc)
+    st.session_state.pop(ANSWER, None)
+
+
+def _stop() -> None:
+    held = st.session_state.pop(SERVICE, None)
+    if held is not None:
+        held[1].stop()
+    st.session_state.pop(ANSWER, None)
+
+
+def _send(url: str, text: str) -> None:
+    try:
+        json.loads(text)
+    except ValueError as e:
+        st.session_state[ANSWER] = (None, tr("serve.bad_json", reason=str(e)), 0.0)
+        return
+    request = urllib.request.Request(f"{url}/predict", data=text.encode("utf-8"),
+                                     headers={"Content-Type": "application/json"})
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            status, body = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, body = e.code, e.read()
+    except OSError as e:
+        st.session_state[ANSWER] = (None, tr("serve.request_failed", reason=str(e)), 0.0)
+        return
+    ms = (time.perf_counter() - t0) * 1000
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = body.decode("utf-8", "replace")
+    st.session_state[ANSWER] = (status, answer, ms)
+
+
+def _serve(job: TrainingJob, bundle: Bundle | None) -> None:
+    st.caption(tr("serve.serve_intro"))
+    st.download_button(tr("serve.download_api"), service.api_source(), file_name="api.py", mime="text/x-python",
+                       key="deploy.download_api", icon=":material/download:", help=tr("serve.api_help"))
+    if not service.available():
+        st.info(tr("serve.missing_extra", extra=service.EXTRA), icon=":material/extension:")
+        return
+    held = st.session_state.get(SERVICE)
+    if held is not None and not held[1].running:  # ended by itself (its thread died)
+        st.session_state.pop(SERVICE, None)
+        held = None
+        st.info(tr("serve.stopped"))
+    cols = st.columns([1, 1, 3])
+    cols[0].button(tr("serve.start"), on_click=_start, args=(job, bundle), disabled=bundle is None, type="primary",
+                   key="deploy.start", icon=":material/play_arrow:", width="stretch")
+    cols[1].button(tr("serve.stop"), on_click=_stop, disabled=held is None, key="deploy.stop",
+                   icon=":material/stop:", width="stretch")
+    if "deploy.error" in st.session_state:
+        key, params = st.session_state["deploy.error"]
+        st.error(tr(key, **params), icon=":material/error:")
+    if held is None:
+        return
+    job_id, svc = held
+    st.success(tr("serve.running", url=svc.url), icon=":material/lan:")
+    st.markdown(f"[{tr('serve.docs_link')}]({svc.url}/docs) · [{tr('serve.health_link')}]({svc.url}/health)")
+    st.caption(tr("serve.links_local"))
+    if job_id != job.id:
+        st.info(tr("serve.stale"), icon=":material/history:")
+    example = bundle.meta["example"] if bundle is not None else {}
+    text = st.text_area(tr("serve.request"), json.dumps(example), key=f"deploy.request.{job.id}",
+                        help=tr("serve.request_help"), height=120)
+    if st.button(tr("serve.send"), key="deploy.send", icon=":material/send:"):
+        _send(svc.url, text)
+    answer = st.session_state.get(ANSWER)
+    if answer is not None:
+        status, body, ms = answer
+        if status is None:
+            st.warning(body)
+        else:
+            st.caption(tr("serve.status", code=status, ms=ms))
+            st.json(body)

@@ -1,0 +1,100 @@
+"""The Training tricks page's "Comparisons" tab (issue 12): a classic experiment per click. Each comparison is an
+optimizer race (a `RaceJob` in the shared registry, like the Race page's), drawn live with the Race page's
+figure; when it ends, a verdict computed from its numbers (labcore.tricks.compare)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from app.state import current_job, lang, start_job, tr
+from app.widgets import polling_fragment, waiting_notice
+from labcore.train.race import RaceJob
+from labcore.tricks import compare as cm
+from labcore.viz.race import race_figure
+
+K = "tk."
+JOB_KEY, NAME_KEY, ERROR_KEY = K + "cmp.job", K + "cmp.name", K + "cmp.error"
+POLL_SECONDS = 0.5
+ss = st.session_state
+
+
+def _start(name: str) -> None:
+    if start_job(cm.comparison(name).race, JOB_KEY, ERROR_KEY, RaceJob) is not None:
+        ss[NAME_KEY] = name
+
+
+def _setup(c: cm.Comparison) -> str:
+    m, train = c.race.model, c.race.train
+    return tr("tricks.cmp.setup", data=tr(f"datasets.{c.race.data.name}"), depth=m.depth, width=m.width,
+              epochs=train.epochs, batch=train.batch_size, seed=train.seed, names=", ".join(cm.labels(c, lang())))
+
+
+def panel() -> None:
+    st.markdown(tr("tricks.cmp.intro"))
+    name = st.selectbox(tr("tricks.cmp.select"), cm.COMPARISONS, key=K + "compare",
+                        format_func=lambda n: tr(f"tricks.cmp.name_{n}"))
+    c = cm.comparison(name)
+    st.info(tr(f"tricks.cmp.about_{name}"), icon=":material/visibility:")
+    st.caption(_setup(c))
+    job = current_job(JOB_KEY)
+    active = job is not None and not job.done
+    st.button(tr("tricks.cmp.start"), type="primary", on_click=_start, args=(name,), disabled=active,
+              key=K + "cmp.start", icon=":material/sports_score:")
+    if ERROR_KEY in ss:
+        st.warning(ss[ERROR_KEY])
+    mine = job is not None and ss.get(NAME_KEY) == name  # a run of another comparison is not this one's
+    _live(c, active and mine)
+    if mine and job.done:
+        _result(c, job)
+
+
+def _live(c: cm.Comparison, active: bool) -> None:
+    names = cm.labels(c, lang())
+
+    @polling_fragment(POLL_SECONDS if active else None)
+    def live() -> None:
+        j = current_job(JOB_KEY) if ss.get(NAME_KEY) == c.name else None
+        if j is None or waiting_notice(j):
+            st.plotly_chart(race_figure([], names, lang=lang()), key=K + "fig.cmp")
+            return
+        p = j.progress()
+        eta = "–" if not math.isfinite(p["eta_s"]) else f"{p['eta_s']:.0f} s"
+        st.progress(min(1.0, p["fraction"]), text=tr("race.progress_done" if j.done else "race.progress",
+                                                     status=tr(f"status.{j.status}"), epoch=p["epoch"],
+                                                     epochs=p["epochs"], elapsed=p["elapsed_s"], eta=eta))
+        standings = j.standings()
+        st.plotly_chart(race_figure(standings, names, lang=lang()), key=K + "fig.cmp")
+        if c.name == "clipping":
+            st.plotly_chart(cm.grad_norm_figure(standings, names, clip=cm.CLIP, lang=lang()), key=K + "fig.cmp_grad")
+            st.caption(tr("tricks.cmp.grad_caption"))
+        if active and j.done:
+            st.rerun()  # one full rerun: the button unlocks and the verdict appears
+
+    live()
+
+
+def _result(c: cm.Comparison, job) -> None:
+    if job.status == "stopped":
+        st.info(tr("tricks.cmp.stopped"), icon=":material/stop_circle:")
+        return
+    if job.error is not None and job.status == "failed":
+        st.error(job.error.message(lang()))
+        return
+    standings = job.standings()
+    st.subheader(tr("tricks.cmp.verdict_title"))
+    st.success(cm.verdict(c, standings, lang()), icon=":material/fact_check:")
+    if c.name == "regularisation" and any(s.epochs for s in standings):
+        rows = cm.regularisation_rows(c, standings, lang())
+        frame = pd.DataFrame({tr("tricks.cmp.col_name"): [r["name"] for r in rows],
+                              tr("tricks.cmp.col_train"): [r["train"] for r in rows],
+                              tr("tricks.cmp.col_val"): [r["val"] for r in rows],
+                              tr("tricks.cmp.col_gap"): [100 * r["gap"] for r in rows]})
+        st.dataframe(frame, hide_index=True, width="stretch", column_config={
+            tr("tricks.cmp.col_train"): st.column_config.NumberColumn(format="percent"),
+            tr("tricks.cmp.col_val"): st.column_config.NumberColumn(format="percent"),
+            tr("tricks.cmp.col_gap"): st.column_config.NumberColumn(format="%.1f"),
+        })
+        st.caption(tr("tricks.cmp.table_caption", patience=cm.PATIENCE))

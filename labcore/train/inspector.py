@@ -25,6 +25,8 @@ WEIGHT_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 BINS = 40
 EVERY_S = 0.25  # at most four looks a second: the page redraws twice a second
 EVERY_STEPS = 10  # and at most one step in ten: a look costs about one step, so a slow machine pays < 10% too
+FREE_LOOKS = 40  # the first looks need no time gap, only FREE_SPACING steps: a 0.2 s run gets a curve, not 2 dots
+FREE_SPACING = 25  # ... one look in 25 steps: a look costs ~2 steps, so the default run pays < 10 % (bench inspect)
 MAX_RECORDS = 600  # then every other record goes and the spacing doubles (a long run stays small)
 TANH_LIMIT = 0.99  # |tanh| above: saturated (its gradient 1 - tanh² is below 0.02)
 SIGMOID_LIMIT = 0.01  # sigmoid below 0.01 or above 0.99: saturated
@@ -89,8 +91,10 @@ class Inspector:
     """Per-layer summaries of a training model, taken on a throttled few steps; thread-safe to read."""
 
     def __init__(self, model: nn.Module, *, every_s: float = EVERY_S, every_steps: int = EVERY_STEPS, bins: int = BINS,
-                 max_records: int = MAX_RECORDS, clock: Callable[[], float] = time.perf_counter):
+                 max_records: int = MAX_RECORDS, free_looks: int = FREE_LOOKS, free_spacing: int = FREE_SPACING,
+                 clock: Callable[[], float] = time.perf_counter):
         self.model, self.bins, self.clock = model, bins, clock
+        self.free_looks, self.free_spacing = free_looks, max(1, free_spacing)
         self.every_s, self.every_steps, self.max_records = every_s, max(1, every_steps), max(2, max_records)
         acts = [(n, m) for n, m in model.named_modules() if isinstance(m, ACTIVATION_TYPES)]
         if not acts:  # no activation modules (functional activations): the layers' outputs instead
@@ -118,6 +122,10 @@ class Inspector:
     def due(self, step: int) -> bool:
         if self._last_step is not None and step - self._last_step < self.every_steps:
             return False
+        with self._lock:
+            free = len(self._records) < self.free_looks
+        if free and (self._last_step is None or step - self._last_step >= self.free_spacing):
+            return True
         return self.clock() - self._last_time >= self.every_s
 
     def start(self, step: int) -> bool:

@@ -90,7 +90,7 @@ def test_update_ratio_is_the_sgd_step_over_the_weight_norm():
 def test_the_throttle_limits_the_records_and_hooks_go_away():
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     now = [0.0]
-    insp = Inspector(model, every_s=1.0, every_steps=1, clock=lambda: now[0])
+    insp = Inspector(model, every_s=1.0, every_steps=1, free_looks=0, clock=lambda: now[0])
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     x, y = torch.randn(8, 3), torch.randint(0, 2, (8,))
     for step in range(36):  # 36 steps, 1/8 s apart: a look at 0, 1, 2, 3 and 4 s
@@ -98,6 +98,10 @@ def test_the_throttle_limits_the_records_and_hooks_go_away():
         now[0] += 0.125
     assert [r["step"] for r in insp.snapshot()] == [1, 9, 17, 25, 33]
     assert not model[1]._forward_hooks  # hooked only while looking
+    short = Inspector(model, every_s=10.0, every_steps=2, free_looks=3, free_spacing=4, clock=lambda: now[0])
+    for step in range(20):  # a short run: the first 3 looks need 4 steps between them only, then the clock rules
+        _step(model, short, x, y, opt, step)
+    assert [r["step"] for r in short.snapshot()] == [1, 5, 9]
     by_steps = Inspector(model, every_s=0, every_steps=5)
     for step in range(12):
         _step(model, by_steps, x, y, opt, step)

@@ -11,10 +11,13 @@ import urllib.request
 import pandas as pd
 import streamlit as st
 
-from app.state import lease, readable, registry, tr
+from app import present
+from app.state import lang, lease, readable, registry, tr
 from app.tasks import background
-from labcore.i18n import LabError
-from labcore.serve import script, service
+from labcore import links
+from labcore.i18n import DEFAULT_LANG, LabError
+from labcore.presets import page_script
+from labcore.serve import drift, script, service
 from labcore.serve.bundle import CHECK_ROWS, FILES, METADATA, TOLERANCE, Bundle, build_bundle
 from labcore.train.job import Outcome, TrainingJob
 
@@ -40,7 +43,8 @@ def show(job: TrainingJob) -> None:
         st.caption(tr("serve.intro"))
         made = background(("serve_bundle", job.id), tr("serve.preparing"), _make_bundle, job.trainer.model,
                           job.config, job.trainer.data, job.outcome)
-        save, code, serve = st.tabs([tr("serve.tab_save"), tr("serve.tab_code"), tr("serve.tab_serve")])
+        save, code, serve, watch = st.tabs([tr("serve.tab_save"), tr("serve.tab_code"), tr("serve.tab_serve"),
+                                            tr("serve.tab_monitor")])
         with save:
             if made is not None:
                 _save(job, *made)
@@ -48,6 +52,8 @@ def show(job: TrainingJob) -> None:
             _code(job)
         with serve:
             _serve(job, made[0] if made is not None else None)
+        with watch:
+            _monitor(job)
 
 
 def _stem(job: TrainingJob) -> str:
@@ -84,6 +90,16 @@ def _save(job: TrainingJob, bundle: Bundle, zipped: bytes) -> None:
                        mime="application/zip", key="deploy.download_bundle", icon=":material/download:")
     st.caption(tr("serve.metadata_caption"))
     st.json(bundle.meta, expanded=1)
+    _rerun(job)
+
+
+def _rerun(job: TrainingJob) -> None:
+    """Lesson 20: the run's whole setup, seed included, as a Train page link (the same seed gives the same run)."""
+    carried = {"lang": lang()} if lang() != DEFAULT_LANG else {}
+    carried |= {"present": "1"} if present.presenting() else {}
+    query = links.write("train", links.train_values(job.config))
+    st.page_link(page_script("train"), label=tr("serve.rerun"), icon=":material/replay:", query_params={**query, **carried})
+    st.caption(tr("serve.rerun_caption", seed=job.config.train.seed))
 
 
 # -- the code -------------------------------------------------------------------------------------------
@@ -200,3 +216,34 @@ def _serve(job: TrainingJob, bundle: Bundle | None) -> None:
         else:
             st.caption(tr("serve.status", code=status, ms=ms))
             st.json(body)
+
+
+# -- monitor (lesson 23) ----------------------------------------------------------------------------------
+def _drift(model, data, kind: str, weeks: int) -> drift.DriftReport:
+    return drift.monitor(model, data.x_test, data.y_test, data.x_val, data.y_val, kind=kind, weeks=weeks)
+
+
+def _monitor(job: TrainingJob) -> None:
+    data = job.trainer.data
+    st.caption(tr("serve.monitor.intro", drop=f"{drift.DROP:g}"))
+    if data.info.kind != "image" or data.x_test.dim() != 4:
+        st.info(tr("serve.monitor.images_only"), icon=":material/info:")
+        return
+    cols = st.columns([1, 1])
+    kind = cols[0].selectbox(tr("serve.monitor.kind"), drift.SHIFTS, key="deploy.monitor_kind",
+                             format_func=lambda k: tr(f"serve.monitor.kind_{k}"))
+    lo, hi, default = drift.WEEKS
+    weeks = cols[1].slider(tr("serve.monitor.weeks"), lo, hi, default, key="deploy.monitor_weeks",
+                           help=tr("serve.monitor.weeks_help"))
+    report = background(("serve_drift", job.id, kind, weeks), tr("serve.monitor.computing"), _drift, data, kind, weeks,
+                        model=job.trainer.model)
+    if report is None:
+        return
+    st.plotly_chart(drift.drift_figure(report, lang=lang()), key="deploy.monitor_chart")
+    pct = {"threshold": f"{report.threshold:.1%}", "reference": f"{report.reference:.1%}", "drop": f"{drift.DROP:g}"}
+    if report.alert_week is None:
+        st.success(tr("serve.monitor.no_alert", weeks=weeks, **pct), icon=":material/check_circle:")
+    else:
+        w = report.alert_week
+        st.warning(tr("serve.monitor.alert_text", week=w, acc=f"{report.accuracy[w]:.1%}", **pct),
+                   icon=":material/notifications_active:")

@@ -10,13 +10,14 @@ import streamlit as st
 
 from app.state import lang, tr
 from app.tasks import background
-from labcore.evaluation import baselines, calibration, models, thresholds
+from labcore.evaluation import baselines, calibration, importance, models, thresholds
 from labcore.evaluation.models import BINARY, STEPS, load_split, softmax
 from labcore.links import EVALUATION_RANGES
 from labcore.viz import evaluation as figs
 from labcore.viz.classification import confusion_matrix_figure
 
 K = "ev."
+TOP_FEATURES = 12  # the importance chart's bars: the features that matter most to either model
 ss = st.session_state
 
 
@@ -142,3 +143,28 @@ def compare_panel(open_: bool) -> None:
     st.plotly_chart(figs.compare_figure(scores, names, lang=lang()), key=K + "fig.compare")
     st.caption(tr("evaluation.compare_caption", train=len(split.y_train), test=len(split.y_test),
                   one=_pct(1 / len(split.y_test)), features=split.n_features, steps=STEPS, wd=models.DECAY))
+    if name == BINARY:
+        _importance(split, scores)
+
+
+def importances(name: str, best: str, progress=None) -> list[importance.Importance]:
+    """Permutation importance of the MLP and of `best` (10 shuffles of each column; up to ~1.5 s): an engine task."""
+    split = load_split(name)
+    out = [importance.importance(split, "mlp")]
+    if progress is not None:
+        progress(0.5)
+    return [*out, importance.importance(split, best)]
+
+
+def _importance(split: models.Split, scores: list[baselines.Score]) -> None:
+    best = max((s for s in scores if s.model != "mlp"), key=lambda s: s.accuracy).model  # the first on a tie
+    st.subheader(tr("evaluation.importance_title"))
+    st.markdown(tr("evaluation.importance_intro", model=tr(f"evaluation.model.{best}"), repeats=importance.REPEATS))
+    results = background(("evaluation.importance", split.name, best), tr("evaluation.fitting_importance"), importances,
+                         split.name, best)
+    if results is None:  # still computing (a progress bar is drawn), or failed (the error is shown)
+        return
+    names = [tr(f"evaluation.model.{r.model}") for r in results]
+    st.plotly_chart(figs.importance_figure(results, names, top=TOP_FEATURES, lang=lang()), key=K + "fig.importance")
+    st.caption(tr("evaluation.importance_caption", n=len(split.y_test), top=TOP_FEATURES, repeats=importance.REPEATS,
+                  mlp=_pct(results[0].accuracy), best=_pct(results[1].accuracy)))

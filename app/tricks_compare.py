@@ -66,7 +66,12 @@ def _live(c: cm.Comparison, active: bool) -> None:
                                                      status=tr(f"status.{j.status}"), epoch=p["epoch"],
                                                      epochs=p["epochs"], elapsed=p["elapsed_s"], eta=eta))
         standings = j.standings()
-        st.plotly_chart(race_figure(standings, names, lang=lang()), key=K + "fig.cmp")
+        fig = race_figure(standings, names, lang=lang())
+        if c.name == "capacity" and j.done:
+            cm.mark_turns(fig, standings, lang())
+        st.plotly_chart(fig, key=K + "fig.cmp")
+        if c.name == "capacity" and j.done:
+            st.caption(tr("tricks.cmp.turn_caption"))
         if c.name == "clipping":
             st.plotly_chart(cm.grad_norm_figure(standings, names, clip=cm.CLIP, lang=lang()), key=K + "fig.cmp_grad")
             st.caption(tr("tricks.cmp.grad_caption"))

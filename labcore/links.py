@@ -499,13 +499,14 @@ def tricks_names() -> list[str]:
 
 
 # -- Evaluation (lessons 5 and 22, labcore.evaluation; one name per widget, grouped by tab) ------------------------
-EVALUATION_PANELS = ("threshold", "calibration", "compare")
+EVALUATION_PANELS = ("threshold", "calibration", "compare", "regression")
 EVALUATION_RANGES: dict[str, tuple[float, float, float]] = {"threshold": (0.01, 0.99, 0.01), "prevalence": (1, 50, 1)}
 
 
 def evaluation(v: Mapping[str, Any]) -> Iterator[Param]:
     from labcore.evaluation.calibration import BINS
     from labcore.evaluation.models import BINARY, DATASETS, STEP_CHOICES
+    from labcore.evaluation.regression import LOSSES, OUTLIER_MAX
 
     yield Param("panel", EVALUATION_PANELS[0], choices=EVALUATION_PANELS)
     info = dataset_info(BINARY)
@@ -517,6 +518,8 @@ def evaluation(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("cal.bins", 10, choices=BINS)
     yield Param("cal.decay", False)
     yield Param("cmp.data", BINARY, choices=DATASETS)
+    yield Param("reg.loss", LOSSES[0], choices=LOSSES)
+    yield Param("reg.outliers", 0, lo=0, hi=OUTLIER_MAX, step=1)
 
 
 def evaluation_names() -> list[str]:

@@ -39,10 +39,10 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("practice", ("19", "transfer", "20", "21", "22", "23")),
 )
 STATUS = {
-    "1": PARTLY, "2": SHOWN, "3": SHOWN, "4": SHOWN, "5": PARTLY, "6": SHOWN, "7": SHOWN, "8": SHOWN,
+    "1": PARTLY, "2": SHOWN, "3": SHOWN, "4": SHOWN, "5": SHOWN, "6": SHOWN, "7": SHOWN, "8": SHOWN,
     "9": SHOWN, "10": SHOWN, "11": PARTLY, "12": PARTLY, "tricks": PARTLY, "13": PARTLY, "14": SHOWN,
-    "15": SHOWN, "16": PARTLY, "17": PARTLY, "18": PARTLY, "19": SHOWN, "transfer": SHOWN, "20": SHOWN,
-    "21": PARTLY, "22": PARTLY, "23": NOT_YET,
+    "15": SHOWN, "16": PARTLY, "17": SHOWN, "18": PARTLY, "19": SHOWN, "transfer": SHOWN, "20": SHOWN,
+    "21": PARTLY, "22": PARTLY, "23": PARTLY,
 }
 
 
@@ -155,6 +155,7 @@ def _train() -> list[tuple[str, str, RunConfig, tuple[str, ...]]]:
                                      epochs=20), ()),
         ("tabular-mlp", "22", _run("wine", "mlp", epochs=30), ("1",)),
         ("save-and-serve", "21", _run("digits", "mlp", epochs=10), ("20", "16", "17")),
+        ("drift-monitor", "23", _run("digits", epochs=10), ()),
     ]
 
 
@@ -229,6 +230,7 @@ def _other() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
         ("accuracy-paradox", "5", "evaluation", {"prevalence": "2"}, ()),
         ("calibration", "5", "evaluation", {"panel": "calibration"}, ()),
         ("deep-vs-classic", "22", "evaluation", {"panel": "compare"}, ("1",)),
+        ("regression-metrics", "5", "evaluation", {"panel": "regression", "reg.outliers": "3"}, ()),
         ("init-vanishing", "12", "tricks", {"init.scheme": "small"}, ("tricks",)),
         ("init-he-relu", "tricks", "tricks", {"init.scheme": "he", "init.act": "relu", "init.depth": "50"}, ("12", "6")),
         ("tricks-batchnorm", "12", "tricks", {"panel": "compare"}, ("tricks",)),
@@ -236,6 +238,9 @@ def _other() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
         ("tricks-random-labels", "6", "tricks", {"panel": "compare", "compare": "random_labels"}, ("tricks",)),
         ("tricks-clipping", "tricks", "tricks", {"panel": "compare", "compare": "clipping"}, ("12",)),
         ("tricks-lr-decay", "tricks", "tricks", {"panel": "compare", "compare": "lr_decay"}, ("14",)),
+        ("tricks-bn-batch-size", "12", "tricks", {"panel": "compare", "compare": "bn_batch_size"}, ("tricks",)),
+        ("tricks-capacity", "6", "tricks", {"panel": "compare", "compare": "capacity"}, ("tricks", "13")),
+        ("tricks-over-augmentation", "13", "tricks", {"panel": "compare", "compare": "over_augmentation"}, ("tricks", "6")),
         ("run-history", "20", "runs", {"pages": "train"}, ()),
         ("sweep-lr-batch", "4", "sweep", {"lr": "0.0001,0.001,0.01,0.1", "batch": "16,64,256", "optim": "adam"}, ("14",)),
     ]

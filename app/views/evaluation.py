@@ -1,6 +1,7 @@
 """Evaluation (the book's lessons 5 and 22): a threshold moving along the ROC and precision-recall curves with
 every metric it changes, the accuracy paradox, calibration and temperature scaling, and a small MLP against
-classic models on the lab's tables.
+classic models on the lab's tables (with permutation importance on breast cancer), and regression metrics (MAE, MSE,
+RMSE, R², outliers) on the diabetes table (app.evaluation_regression).
 
 The numbers come from labcore.evaluation (sklearn.metrics), the figures from labcore.viz.evaluation, the tabs from
 app.evaluation_tabs. Every widget's key is "ev." + its link param.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app import evaluation_regression as regression_
 from app import evaluation_tabs as tabs_
 from app import links
 from app.state import tr
@@ -49,3 +51,5 @@ with tabs[1]:
     tabs_.calibration_panel()
 with tabs[2]:
     tabs_.compare_panel(ss[PANEL] == "compare")
+with tabs[3]:
+    regression_.panel(ss[PANEL] == "regression")

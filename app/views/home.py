@@ -3,12 +3,14 @@ button per demonstration that opens its page already set up; then a card per pag
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app import present
 from app.state import lang, tr
 from labcore.i18n import DEFAULT_LANG
 from labcore.presets import LESSONS, PARTS, Lesson, Preset, page_script, presets_for
+from labcore.system import system_info
 
 # (url_path, catalogue stem, icon): one card per page, in the order a course meets them.
 CARDS = (
@@ -65,6 +67,27 @@ def _lesson(lesson: Lesson, carried: dict[str, str]) -> None:
                     _demo(preset, carried)
 
 
+def _gb(x: float | None) -> str:
+    return tr("home.system_none") if x is None else tr("home.system_gb", gb=f"{x:,.1f}")
+
+
+def _system() -> None:
+    """Lesson 17: what this lab runs on, read afresh on each run of the page (a few cheap system calls)."""
+    s = system_info()
+    none = tr("home.system_none")
+    device = tr("home.system_gpu" if s.device == "cuda" else "home.system_cpu", name=s.device_name)
+    rows = [("device", device), ("gpu_memory", _gb(s.gpu_memory_gb)), ("threads", str(s.torch_threads)),
+            ("cpus", str(s.cpu_count)),
+            ("versions", " · ".join((s.torch_version, s.torchvision_version or none, s.cuda_version or none,
+                                     s.python_version))),
+            ("ram", f"{_gb(s.ram_available_gb)} / {_gb(s.ram_total_gb)}"),
+            ("disk", f"{_gb(s.disk_free_gb)} ({s.data_dir})")]
+    with st.expander(tr("home.system_title"), icon=":material/memory:"):
+        st.caption(tr("home.system_intro"))
+        st.dataframe(pd.DataFrame({tr("home.system_item"): [tr(f"home.system_{k}") for k, _ in rows],
+                                   tr("home.system_value"): [v for _, v in rows]}), hide_index=True, width="stretch")
+
+
 st.title(tr("home.title"))
 st.markdown(tr("home.intro"))
 st.subheader(tr("syllabus.heading"))
@@ -85,3 +108,5 @@ for row in range(0, len(CARDS), 3):
             st.markdown(f"**{tr(f'home.{stem}_title')}**")
             st.markdown(tr(f"home.{stem}_body"))
             st.page_link(page_script(page), label=tr("home.open"), icon=icon, query_params=carried)
+
+_system()

@@ -6,6 +6,11 @@ The settings were measured on the built-in data (2-core CPU, seed 0): without ba
 diverges at step 47 while the batch-norm twin reaches ~91 % validation accuracy; the small noisy moons overfit
 (train ~92 %, validation ~75 %); shuffled digit labels are memorised (train > 95 %, validation ~10 %);
 clipping at 0.25 keeps the exploding run finite; Adam at lr 0.05 keeps bouncing where the decayed one settles.
+With batch norm at batches of 2 the digits MLP stays at ~37 % training and ~59 % validation accuracy after 6 epochs,
+where the same net at batches of 64 reaches ~98 % and the plain net at batches of 2 ~96 % (about 5 s on one core).
+On 200 noisy circles the tiny MLP (1 × 2) underfits (train 76 %, validation 70 %), the large one (4 × 256) overfits
+(train 94 %, validation 81 %, validation loss lowest at epoch 15); the medium one (2 × 8) validates best (~89 %), ~3 s.
+Digits rotated up to 90° with pixel noise 0.6 end ~19 points below no or moderate augmentation on validation, ~2 s.
 Each race takes a few seconds.
 """
 
@@ -26,13 +31,21 @@ from labcore.train.race import Contender, RaceConfig, Standing, optimizer_defaul
 from labcore.viz.race import contender_color
 from labcore.viz.theme import NEUTRAL_COLOR, downsample, log_axis, styled_figure
 
-COMPARISONS = ("batchnorm", "regularisation", "random_labels", "clipping", "lr_decay")
+COMPARISONS = ("batchnorm", "regularisation", "random_labels", "clipping", "lr_decay", "bn_batch_size", "capacity",
+               "over_augmentation")
 PATIENCE = 10  # early stopping on the baseline: epochs without a better validation loss
 MEMORISED = 0.95  # training accuracy that counts as "memorised" on random labels
 CLIP = 0.25
 DECAY = 0.98
 DROPOUT = 0.3
 L2, ADAMW_DECAY, AUG_NOISE = 3e-3, 1.0, 0.2
+TINY_BATCH, BIG_BATCH = 2, 64  # bn_batch_size: batch norm's statistics from 2 examples against 64
+SIZES = ((1, 2), (2, 8), (4, 256))  # capacity: (hidden layers, width) of the tiny, medium and large MLP
+TURNED = 1.1  # capacity: a final validation loss this many times its minimum counts as having turned up
+MODERATE = AugmentConfig(rotation=15, noise_std=0.1)  # over_augmentation: degrees, pixel noise std
+EXCESSIVE = AugmentConfig(rotation=90, noise_std=0.6)
+HURT = 0.05  # over_augmentation: validation points below the best that count as hurt
+NOISY_BN = 0.05  # validation points the tiny-batch batch-norm run must lose to both others to be called hurt
 
 
 @dataclass(frozen=True)
@@ -90,9 +103,41 @@ def _lr_decay() -> Comparison:
     return Comparison("lr_decay", race, (("constant", {}), ("decay", {"gamma": DECAY})))
 
 
+def _bn_batch_size() -> Comparison:
+    bn = replace(default_config("mlp"), depth=3, width=64, activation="relu", batch_norm=True)
+    adam = optimizer_defaults("adam", lr=0.003)
+    race = RaceConfig(data=DataConfig(name="digits"), model=bn, train=TrainConfig(epochs=6, batch_size=BIG_BATCH),
+                      contenders=(Contender(adam, batch_size=TINY_BATCH), Contender(adam, batch_size=BIG_BATCH),
+                                  Contender(adam, batch_size=TINY_BATCH, model=replace(bn, batch_norm=False))))
+    return Comparison("bn_batch_size", race, (("bn_batch", {"batch": TINY_BATCH}), ("bn_batch", {"batch": BIG_BATCH}),
+                                              ("plain_batch", {"batch": TINY_BATCH})))
+
+
+def _capacity() -> Comparison:
+    data = DataConfig(name="circles", n_samples=200, noise=0.2, val_fraction=0.4, test_fraction=0.1)
+    mlp = replace(default_config("mlp"), activation="relu", batch_norm=False)
+    nets = [replace(mlp, depth=d, width=w) for d, w in SIZES]
+    adam = optimizer_defaults("adam", lr=0.003)
+    race = RaceConfig(data=data, model=nets[1], train=TrainConfig(epochs=300, batch_size=32),
+                      contenders=tuple(Contender(adam, model=n) for n in nets))
+    return Comparison("capacity", race, tuple((f"cap_{k}", {"depth": d, "width": w})
+                                              for k, (d, w) in zip(("tiny", "medium", "large"), SIZES, strict=True)))
+
+
+def _over_augmentation() -> Comparison:
+    model = replace(default_config("mlp"), depth=2, width=128, activation="relu", batch_norm=False)
+    adam = optimizer_defaults("adam", lr=0.003)
+    race = RaceConfig(data=DataConfig(name="digits"), model=model, train=TrainConfig(epochs=10, batch_size=32),
+                      contenders=(Contender(adam), Contender(adam, augment=MODERATE), Contender(adam, augment=EXCESSIVE)))
+    return Comparison("over_augmentation", race, tuple((f"aug_{k}", {"deg": f"{a.rotation:g}", "std": f"{a.noise_std:g}"})
+                                                       for k, a in (("none", AugmentConfig()), ("moderate", MODERATE),
+                                                                    ("excessive", EXCESSIVE))))
+
+
 BUILDERS: dict[str, Callable[[], Comparison]] = {
     "batchnorm": _batchnorm, "regularisation": _regularisation, "random_labels": _random_labels,
-    "clipping": _clipping, "lr_decay": _lr_decay,
+    "clipping": _clipping, "lr_decay": _lr_decay, "bn_batch_size": _bn_batch_size,
+    "capacity": _capacity, "over_augmentation": _over_augmentation,
 }
 
 
@@ -217,8 +262,48 @@ def _v_lr_decay(c: Comparison, s: dict[int, Standing], lang: str) -> str:
              d_lr=parts[1]["lr"], lr=f"{c.race.contenders[0].optim.lr:g}")
 
 
+def _v_bn_batch_size(c: Comparison, s: dict[int, Standing], lang: str) -> str:
+    names = labels(c, lang)
+    parts = [t("tricks.cmp.verdict_train_val", lang, who=names[i], train=_pct(_last(s[i], "acc")),
+               val=_pct(_last(s[i], "val_acc"))) for i in (0, 1, 2)]
+    tiny, others = _last(s[0], "val_acc"), min(_last(s[1], "val_acc"), _last(s[2], "val_acc"))
+    key = "tricks.cmp.verdict_bn_noisy" if tiny < others - NOISY_BN else "tricks.cmp.verdict_bn_not_noisy"
+    return " ".join([*parts, t(key, lang, batch=TINY_BATCH, points=f"{100 * (others - tiny):.1f}")])
+
+
+def _v_over_augmentation(c: Comparison, s: dict[int, Standing], lang: str) -> str:
+    names = labels(c, lang)
+    parts = [t("tricks.cmp.verdict_train_val", lang, who=names[i], train=_pct(_last(s[i], "acc")),
+               val=_pct(_last(s[i], "val_acc"))) for i in sorted(s)]
+    best = max(_last(s[i], "val_acc") for i in (0, 1))
+    drop = best - _last(s[2], "val_acc")
+    key = "tricks.cmp.verdict_over_aug" if drop > HURT else "tricks.cmp.verdict_over_aug_not"
+    return " ".join([*parts, t(key, lang, who=names[2], points=f"{100 * drop:.1f}")])
+
+
+def turn(s: Standing) -> dict | None:
+    """The epoch row with the lowest validation loss; after it the loss went up (or stayed flat)."""
+    return min(s.epochs, key=lambda r: r["val_loss"]) if s.epochs else None
+
+
+def _v_capacity(c: Comparison, s: dict[int, Standing], lang: str) -> str:
+    names = labels(c, lang)
+    under = min(s, key=lambda i: _last(s[i], "acc"))
+    over = max((i for i in s if i != under), key=lambda i: _last(s[i], "acc") - _last(s[i], "val_acc"))
+    parts = [t("tricks.cmp.verdict_underfit", lang, who=names[under], train=_pct(_last(s[under], "acc")),
+               val=_pct(_last(s[under], "val_acc"))),
+             t("tricks.cmp.verdict_overfit", lang, who=names[over], train=_pct(_last(s[over], "acc")),
+               val=_pct(_last(s[over], "val_acc")), gap=f"{100 * (_last(s[over], 'acc') - _last(s[over], 'val_acc')):.1f}")]
+    for i in sorted(s):
+        best, last = turn(s[i]), _last(s[i], "val_loss")
+        key = "tricks.cmp.verdict_turned" if last > TURNED * best["val_loss"] else "tricks.cmp.verdict_not_turned"
+        parts.append(t(key, lang, who=names[i], epoch=best["epoch"], best=f"{best['val_loss']:.3g}", last=f"{last:.3g}"))
+    return " ".join(parts)
+
+
 VERDICTS = {"batchnorm": _v_batchnorm, "regularisation": _v_regularisation, "random_labels": _v_random_labels,
-            "clipping": _v_clipping, "lr_decay": _v_lr_decay}
+            "clipping": _v_clipping, "lr_decay": _v_lr_decay, "bn_batch_size": _v_bn_batch_size,
+            "capacity": _v_capacity, "over_augmentation": _v_over_augmentation}
 
 
 # -- the gradient-norm chart (clipping) -----------------------------------------------------------------------
@@ -244,3 +329,18 @@ def grad_norm_figure(standings: list[Standing], names: list[str], *, clip: float
                                   "x": 1, "xanchor": "right", "yref": "y", "y": math.log10(clip), "yanchor": "top",
                                   "showarrow": False, "font": {"size": 11, "color": NEUTRAL_COLOR}}]
     return styled_figure(traces, layout, height=320, hovermode="closest")
+
+
+def mark_turns(fig: go.Figure, standings: list[Standing], lang: str = "en") -> go.Figure:
+    """Capacity: a dotted line on the race figure's loss panel at the epoch where a contender's validation loss
+    was lowest, for each contender whose loss then turned up (by more than TURNED)."""
+    for s in standings:
+        best = turn(s)
+        if best is None or _last(s, "val_loss") <= TURNED * best["val_loss"]:
+            continue
+        color = contender_color(s.index)
+        fig.add_shape(type="line", xref="x", x0=best["epoch"], x1=best["epoch"], yref="y domain", y0=0, y1=1,
+                      line={"color": color, "dash": "dot", "width": 1.5})
+        fig.add_annotation(text=t("tricks.cmp.viz_turn", lang, epoch=best["epoch"]), xref="x", x=best["epoch"],
+                           yref="y domain", y=1, yanchor="bottom", showarrow=False, font={"size": 11, "color": color})
+    return fig

@@ -151,3 +151,20 @@ def paradox_figure(p: Paradox, *, lang: str = "en") -> go.Figure:
     layout = {"barmode": "group", "yaxis": {"range": [min(0.0, *model, *never) - 0.05, 1.05]},
               "xaxis": {"type": "category"}}
     return styled_figure(data, layout, height=340, lang=lang)
+
+
+def importance_figure(results: Sequence, names: Sequence[str], *, top: int = 12, lang: str = "en") -> go.Figure:
+    """Permutation importance (labcore.evaluation.importance): the accuracy drop when a column is shuffled, one
+    horizontal bar per model and feature with the repeats' standard deviation as error bars; the `top` features by
+    the larger drop of any model, the most important at the top."""
+    features = results[0].features
+    order = np.argsort(-np.max([r.mean for r in results], axis=0), kind="stable")[:top][::-1]
+    drop = _v("accuracy_drop", lang)
+    data = [go.Bar(y=[features[i] for i in order], x=r.mean[order], orientation="h", name=name,
+                   error_x={"type": "data", "array": r.std[order], "visible": True},
+                   marker={"color": PALETTE[1] if r.model == "mlp" else PALETTE[0]},
+                   hovertemplate=f"%{{y}}: {drop} %{{x:.3f}}<extra>{name}</extra>")
+            for r, name in zip(results, names, strict=True)]
+    layout = {"barmode": "group", "xaxis": {"title": {"text": drop}}, "yaxis": {"type": "category"},
+              "margin": {"l": 160}}
+    return styled_figure(data, layout, height=120 + 34 * len(order), lang=lang)

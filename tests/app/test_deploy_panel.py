@@ -4,6 +4,7 @@ service starts, answers the test request and stops."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 
 from tests.app.conftest import open_page, poll
@@ -59,3 +60,30 @@ def test_the_panel_opens_after_a_tiny_digits_run(fresh_registry, monkeypatch):
     assert not at.exception
     assert any('pip install -e ".[serve]"' in i.value for i in at.info)
     assert not [b for b in at.button if b.key == "deploy.start"]
+
+
+def test_the_monitor_tab_and_the_rerun_link_after_a_digits_cnn_run(fresh_registry):
+    """Lessons 20 and 23: the Save tab links to the Train page with the run's setup; the Monitor tab draws the
+    accuracy per week and names the alert week, for another shift kind and number of weeks too."""
+    at = open_page("views/train.py", **{"data.name": "digits", "model.name": "cnn", "train.epochs": "3",
+                                        "train.seed": "5"})
+    at.button(key="btn_train").click().run()
+    poll(at, lambda a: any(e.label == "Save & serve" for e in a.expander), timeout=90)
+    assert [t.label for t in at.tabs if t.label in ("Save", "Code", "Serve", "Monitor")][-1] == "Monitor"
+    poll(at, lambda a: any(w.value.startswith("Alert in week") for w in a.warning), timeout=60)
+    from labcore import links
+
+    [rerun] = [p.proto for p in at.get("page_link") if p.proto.label == "Re-run this setup"]
+    query = dict(part.split("=", 1) for part in rerun.query_string.split("&"))
+    assert rerun.page.endswith("train") or "train" in rerun.page, rerun.page
+    values, ignored = links.read("train", query)
+    assert not ignored and values["train.seed"] == 5 and values["train.epochs"] == 3
+    assert values["model.name"] == "cnn" and values["data.name"] == "digits"
+    assert any("seed 5 included" in c.value for c in at.caption)
+    at.selectbox(key="deploy.monitor_kind").set_value("rotation")
+    at.slider(key="deploy.monitor_weeks").set_value(6).run()
+    said = lambda a: [m.value for m in [*a.warning, *a.success] if m.value.startswith(("Alert in week", "No alert in 6"))]  # noqa: E731
+    poll(at, lambda a: len(said(a)) == 1, timeout=60)
+    assert not at.exception
+    [chart] = [c for c in at.get("plotly_chart") if '"Alert threshold"' in c.proto.spec]
+    assert len(json.loads(chart.proto.spec)["data"][0]["x"]) == 7  # weeks 0..6

@@ -4,6 +4,7 @@ is ignored with the page's usual message."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from streamlit.testing.v1 import AppTest
@@ -73,3 +74,41 @@ def test_an_unknown_comparison_in_a_link_is_ignored():
     assert "compare" in at.session_state["link_ignored"]
     assert at.selectbox(key="tk.compare").value == "batchnorm"
     assert any("settings the page cannot use" in w.value for w in at.warning)
+
+
+def test_the_bn_batch_size_comparison_from_its_preset(fresh_registry, monkeypatch):
+    full = cm.BUILDERS["bn_batch_size"]
+
+    def short() -> cm.Comparison:  # the verdict's path, not the full effect (tests/unit/test_tricks_compare.py)
+        c = full()
+        return replace(c, race=replace(c.race, train=replace(c.race.train, epochs=2)))
+
+    monkeypatch.setitem(cm.BUILDERS, "bn_batch_size", short)
+    at = _open(**BY_ID["tricks-bn-batch-size"].query)
+    assert at.session_state["link_ignored"] == []
+    assert at.selectbox(key="tk.compare").value == "bn_batch_size"
+    assert any("from just 2 examples" in i.value for i in at.info)
+    at.button(key="tk.cmp.start").click().run()
+    poll(at, lambda a: job_of(a, "tk.cmp.job").done)
+    at.run()
+    assert not at.exception, at.exception
+    lanes = {s.index: s for s in job_of(at, "tk.cmp.job").standings()}
+    verdict = _verdict(at)
+    assert f"Batch norm, batches of 2: training accuracy {100 * lanes[0].epochs[-1]['acc']:.1f} %" in verdict
+    assert "No batch norm, batches of 2" in verdict and "too noisy" in verdict
+    assert at.query_params["compare"] == "bn_batch_size"
+
+
+def test_the_capacity_comparison_marks_where_validation_loss_turned_up(fresh_registry):
+    at = _open(**BY_ID["tricks-capacity"].query)
+    assert at.selectbox(key="tk.compare").value == "capacity"
+    at.button(key="tk.cmp.start").click().run()
+    poll(at, lambda a: job_of(a, "tk.cmp.job").done)
+    at.run()
+    assert not at.exception, at.exception
+    large = {s.index: s for s in job_of(at, "tk.cmp.job").standings()}[2]
+    epoch = cm.turn(large)["epoch"]
+    assert "Large MLP (4 × 256) overfits" in _verdict(at)
+    race = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert epoch in [shape["x0"] for shape in race["layout"]["shapes"]]
+    assert any("Dotted lines" in c.value for c in at.caption)

@@ -18,6 +18,7 @@ from labcore.models import default_config
 from labcore.train.race import Contender, Race, RaceConfig, Standing
 from labcore.train.trainer import Trainer
 from labcore.tricks import compare as cm
+from labcore.viz.race import race_figure
 
 
 @pytest.fixture(autouse=True)
@@ -132,6 +133,45 @@ def test_decay_settles_where_the_constant_rate_keeps_bouncing():
     assert (last[1].max() - last[1].min()) < (last[0].max() - last[0].min())
     assert decayed.epochs[-1]["loss"] < constant.epochs[-1]["loss"]
     assert decayed.epochs[-1]["lr"] == pytest.approx(0.05 * 0.98**60, rel=1e-6)
+
+
+def test_batch_norm_on_batches_of_two_falls_behind_where_the_plain_net_does_not():
+    c, (tiny, big, plain) = _race("bn_batch_size", epochs=4)
+    assert [c.race.batch_size(i) for i in range(3)] == [2, 64, 2]
+    assert c.race.model_of(0).batch_norm and c.race.model_of(1).batch_norm and not c.race.model_of(2).batch_norm
+    val = [s.epochs[-1]["val_acc"] for s in (tiny, big, plain)]
+    assert val[0] < 0.75 and val[1] > 0.95 and val[2] > 0.85  # the tiny batch alone is not the problem
+    assert tiny.epochs[-1]["acc"] < 0.5  # its batch statistics from 2 examples keep training back too
+    text = cm.verdict(c, [tiny, big, plain])
+    assert "too noisy" in text and f"{100 * (min(val[1:]) - val[0]):.1f} validation points" in text
+    assert f"validation accuracy {100 * val[0]:.1f} %" in text
+
+
+def test_the_tiny_net_underfits_and_the_large_one_overfits():
+    c, (tiny, medium, large) = _race("capacity")
+    train = [s.epochs[-1]["acc"] for s in (tiny, medium, large)]
+    val = [s.epochs[-1]["val_acc"] for s in (tiny, medium, large)]
+    assert train[0] < 0.85 and val[0] < 0.8 and train[0] == min(train)  # underfits: both low
+    assert val[1] == max(val)  # the medium net generalises best
+    gaps = [a - b for a, b in zip(train, val, strict=True)]
+    assert gaps[2] == max(gaps) and gaps[2] > 0.08  # overfits
+    stop = cm.turn(large)
+    assert stop["epoch"] < 50 and large.epochs[-1]["val_loss"] > 2 * stop["val_loss"]  # its validation loss turned up early
+    text = cm.verdict(c, [tiny, medium, large])
+    assert "Tiny MLP (1 × 2) underfits" in text and "Large MLP (4 × 256) overfits" in text
+    assert f"Large MLP (4 × 256): validation loss lowest at epoch {stop['epoch']}" in text
+    fig = cm.mark_turns(race_figure([tiny, medium, large], cm.labels(c)), [tiny, medium, large])
+    assert stop["epoch"] in [shape.x0 for shape in fig.layout.shapes]  # the large net's turn is marked
+    assert f"epoch {stop['epoch']}" in " ".join(a.text for a in fig.layout.annotations)
+
+
+def test_excessive_augmentation_lowers_validation_accuracy():
+    c, (none, moderate, excessive) = _race("over_augmentation", epochs=6)
+    val = [s.epochs[-1]["val_acc"] for s in (none, moderate, excessive)]
+    assert min(val[:2]) > 0.9 and val[2] < max(val[:2]) - 0.1
+    assert excessive.epochs[-1]["acc"] < 0.6  # the turned, noisy digits are a much harder task
+    text = cm.verdict(c, [none, moderate, excessive])
+    assert f"{100 * (max(val[:2]) - val[2]):.1f} validation points below" in text and "too much augmentation hurts" in text
 
 
 def test_early_stopping_replays_patience_on_a_curve():

@@ -58,7 +58,7 @@ def test_train_streams_points_then_stop(page, server):
     expect(page.get_by_text(re.compile(r"Stopped\. The model"))).to_be_visible(timeout=30_000)
     wait_for_app(page)
     no_exception(page)
-    expect(page.get_by_text("Test accuracy")).to_be_visible()
+    expect(page.get_by_text("Test accuracy", exact=True)).to_be_visible()
     shot(page, "train-stopped")
     print(f"first points visible {first_point_s:.2f} s after pressing Train (browser incl. polling)")
 

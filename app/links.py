@@ -13,7 +13,7 @@ Per page run:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +124,37 @@ def setup(link: PageLink) -> None:
         link.slot.warning(tr("links.ignored", names=text), icon=":material/link_off:")
     ss[PENDING] = link
 
+
+
+def setup_tabs(page: str, prefix: str, panels: Sequence[str], names: Sequence[str]) -> None:
+    """A page whose open tab is its link's `panel` param and whose widget keys are `prefix` + their param
+    names (Neurons, Evaluation, Training tricks, Precision): sets up its link and its tabs' state. The open
+    panel's name is kept under `prefix + "panel"` (the tabs widget itself holds the translated label). Draw the
+    tabs with `tabs(page, prefix, panels)`."""
+    panel_key, tab_key = prefix + "panel", prefix + "tab"
+    params = [n for n in names if n != "panel"]
+
+    def values() -> dict[str, Any]:
+        return {n: ss.get(prefix + n) for n in params} | {"panel": ss.get(panel_key, panels[0])}
+
+    def load(v: dict[str, Any]) -> None:
+        ss[panel_key] = v["panel"]
+
+    setup(PageLink(page, keys={n: prefix + n for n in params}, load=load, values=values))
+    ss.setdefault(panel_key, panels[0])
+    ss[tab_key] = tr(f"{page}.tab_{ss[panel_key]}")
+
+
+def tabs(page: str, prefix: str, panels: Sequence[str]) -> list:
+    """The page's tabs (after `setup_tabs`); choosing one updates the `panel` the link keeps."""
+    panel_key, tab_key = prefix + "panel", prefix + "tab"
+
+    def on_tab() -> None:
+        for panel in panels:
+            if ss.get(tab_key) == tr(f"{page}.tab_{panel}"):
+                ss[panel_key] = panel
+
+    return st.tabs([tr(f"{page}.tab_{p}") for p in panels], key=tab_key, on_change=on_tab)
 
 def _ignored(page: str, names: list[str]) -> None:
     ss["link_ignored"] = names

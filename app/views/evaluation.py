@@ -19,32 +19,14 @@ from labcore.links import EVALUATION_PANELS, evaluation_names
 
 K = "ev."
 PANEL = K + "panel"  # the open tab, as a panel name (the tabs widget itself holds its label, which is translated)
-TAB = K + "tab"
 ss = st.session_state
 
 
-def _values() -> dict:
-    out = {name: ss.get(K + name) for name in evaluation_names() if name != "panel"}
-    return out | {"panel": ss.get(PANEL, EVALUATION_PANELS[0])}
 
-
-def _load(values: dict) -> None:
-    ss[PANEL] = values["panel"]
-
-
-def _on_tab() -> None:
-    for panel in EVALUATION_PANELS:
-        if ss.get(TAB) == tr(f"evaluation.tab_{panel}"):
-            ss[PANEL] = panel
-
-
-links.setup(links.PageLink("evaluation", keys={name: K + name for name in evaluation_names() if name != "panel"},
-                           load=_load, values=_values))
-ss.setdefault(PANEL, EVALUATION_PANELS[0])
-ss[TAB] = tr(f"evaluation.tab_{ss[PANEL]}")
+links.setup_tabs("evaluation", K, EVALUATION_PANELS, evaluation_names())
 st.title(tr("evaluation.title"))
 st.caption(tr("evaluation.intro"))
-tabs = st.tabs([tr(f"evaluation.tab_{p}") for p in EVALUATION_PANELS], key=TAB, on_change=_on_tab)
+tabs = links.tabs("evaluation", K, EVALUATION_PANELS)
 with tabs[0]:
     tabs_.threshold()
 with tabs[1]:

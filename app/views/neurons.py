@@ -19,7 +19,6 @@ from labcore.presets import BY_ID, page_script
 
 K = "nr."
 PANEL = K + "panel"  # the open tab, as a panel name (the tabs widget itself holds its label, which is translated)
-TAB = K + "tab"
 ss = st.session_state
 
 
@@ -32,20 +31,6 @@ def _slider(name: str, label: str, rng: str, fmt: str = "%.1f", col=st) -> float
     lo, hi, step = NEURON_RANGES[rng]
     return col.slider(label, lo, hi, step=step, key=K + name, format=fmt)
 
-
-def _values() -> dict:
-    out = {name: ss.get(K + name) for name in neurons_names() if name != "panel"}
-    return out | {"panel": ss.get(PANEL, NEURON_PANELS[0])}
-
-
-def _load(values: dict) -> None:
-    ss[PANEL] = values["panel"]
-
-
-def _on_tab() -> None:
-    for panel in NEURON_PANELS:
-        if ss.get(TAB) == tr(f"neurons.tab_{panel}"):
-            ss[PANEL] = panel
 
 
 # -- lesson 2 -------------------------------------------------------------------------------------------------
@@ -174,15 +159,12 @@ def _backprop() -> None:
 
 
 # -- the page ---------------------------------------------------------------------------------------------------
-links.setup(links.PageLink("neurons", keys={name: K + name for name in neurons_names() if name != "panel"},
-                           load=_load, values=_values))
-ss.setdefault(PANEL, NEURON_PANELS[0])
-ss[TAB] = tr(f"neurons.tab_{ss[PANEL]}")
+links.setup_tabs("neurons", K, NEURON_PANELS, neurons_names())
 st.title(tr("neurons.title"))
 st.caption(tr("neurons.intro"))
 PANELS = {"perceptron": _perceptron, "activations": _activations, "depth": _depth_panel,
           "approximation": approximation.panel, "losses": _losses, "backprop": _backprop}
-tabs = st.tabs([tr(f"neurons.tab_{p}") for p in NEURON_PANELS], key=TAB, on_change=_on_tab)
+tabs = links.tabs("neurons", K, NEURON_PANELS)
 for tab, panel in zip(tabs, NEURON_PANELS, strict=True):
     with tab:
         PANELS[panel]()

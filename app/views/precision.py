@@ -20,23 +20,8 @@ from labcore.precision import formats as fm
 
 K = "pr."
 PANEL = K + "panel"  # the open tab, as a panel name (the tabs widget itself holds its label, which is translated)
-TAB = K + "tab"
 ss = st.session_state
 
-
-def _values() -> dict:
-    out = {name: ss.get(K + name) for name in precision_names() if name != "panel"}
-    return out | {"panel": ss.get(PANEL, PRECISION_PANELS[0])}
-
-
-def _load(values: dict) -> None:
-    ss[PANEL] = values["panel"]
-
-
-def _on_tab() -> None:
-    for panel in PRECISION_PANELS:
-        if ss.get(TAB) == tr(f"precision.tab_{panel}"):
-            ss[PANEL] = panel
 
 
 def _ascii() -> None:
@@ -108,14 +93,11 @@ def _formats() -> None:
 
 
 # -- the page ---------------------------------------------------------------------------------------------------
-links.setup(links.PageLink("precision", keys={name: K + name for name in precision_names() if name != "panel"},
-                           load=_load, values=_values))
-ss.setdefault(PANEL, PRECISION_PANELS[0])
-ss[TAB] = tr(f"precision.tab_{ss[PANEL]}")
+links.setup_tabs("precision", K, PRECISION_PANELS, precision_names())
 st.title(tr("precision.title"))
 st.caption(tr("precision.intro"))
 PANELS = {"scaling": precision_panels.scaling, "autocast": precision_panels.autocast}
-tabs = st.tabs([tr(f"precision.tab_{p}") for p in PRECISION_PANELS], key=TAB, on_change=_on_tab)
+tabs = links.tabs("precision", K, PRECISION_PANELS)
 for tab, panel in zip(tabs, PRECISION_PANELS, strict=True):
     with tab:
         if panel == "formats":

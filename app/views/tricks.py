@@ -17,7 +17,6 @@ from labcore.tricks import init_explorer as ie
 
 K = "tk."
 PANEL = K + "panel"  # the open tab, as a panel name (the tabs widget itself holds its label, which is translated)
-TAB = K + "tab"
 ss = st.session_state
 
 
@@ -25,20 +24,6 @@ ss = st.session_state
 def _explore(init: str, activation: str, depth: int, width: int) -> ie.InitResult:
     return ie.explore(init, activation, depth, width)
 
-
-def _values() -> dict:
-    out = {name: ss.get(K + name) for name in tricks_names() if name != "panel"}
-    return out | {"panel": ss.get(PANEL, TRICKS_PANELS[0])}
-
-
-def _load(values: dict) -> None:
-    ss[PANEL] = values["panel"]
-
-
-def _on_tab() -> None:
-    for panel in TRICKS_PANELS:
-        if ss.get(TAB) == tr(f"tricks.tab_{panel}"):
-            ss[PANEL] = panel
 
 
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -90,14 +75,11 @@ def _init_panel() -> None:
 
 
 # -- the page ---------------------------------------------------------------------------------------------------
-links.setup(links.PageLink("tricks", keys={name: K + name for name in tricks_names() if name != "panel"},
-                           load=_load, values=_values))
-ss.setdefault(PANEL, TRICKS_PANELS[0])
-ss[TAB] = tr(f"tricks.tab_{ss[PANEL]}")
+links.setup_tabs("tricks", K, TRICKS_PANELS, tricks_names())
 st.title(tr("tricks.title"))
 st.caption(tr("tricks.intro"))
 PANELS = {"init": _init_panel, "compare": tricks_compare.panel}
-tabs = st.tabs([tr(f"tricks.tab_{p}") for p in TRICKS_PANELS], key=TAB, on_change=_on_tab)
+tabs = links.tabs("tricks", K, TRICKS_PANELS)
 for tab, panel in zip(tabs, TRICKS_PANELS, strict=True):
     with tab:
         PANELS[panel]()

@@ -15,12 +15,13 @@ from labcore.train.compare import CompareConfig, CompareJob
 POLL_SECONDS = 0.5
 
 
-def job_buttons(cfg: CompareConfig | None, job_key: str, label: str) -> CompareJob | None:
-    """Train / Pause (Resume) / Stop for the page's job; returns the job (None before the first run)."""
+def job_buttons(cfg: CompareConfig | None, job_key: str, label: str, job_class: type = CompareJob) -> CompareJob | None:
+    """Train / Pause (Resume) / Stop for the page's job; returns the job (None before the first run). `job_class`:
+    a page's own kind of CompareJob (the Sequences page's is recorded in the run history)."""
     job = current_job(job_key)
     active = job is not None and not job.done
     cols = st.columns([1.4, 1, 1, 3], vertical_alignment="bottom")
-    cols[0].button(label, type="primary", on_click=start_job, args=(cfg, job_key, f"{job_key}.error", CompareJob),
+    cols[0].button(label, type="primary", on_click=start_job, args=(cfg, job_key, f"{job_key}.error", job_class),
                    disabled=active or cfg is None, key=f"{job_key}.train", icon=":material/play_arrow:", width="stretch")
     pause_stop_buttons(cols[1], cols[2], job, f"{job_key}.")
     if f"{job_key}.error" in st.session_state:

@@ -11,7 +11,7 @@ import urllib.request
 import pandas as pd
 import streamlit as st
 
-from app import present
+from app import deploy_lessons, present
 from app.state import lang, lease, readable, registry, tr
 from app.tasks import background
 from labcore import links
@@ -48,12 +48,14 @@ def show(job: TrainingJob) -> None:
         with save:
             if made is not None:
                 _save(job, *made)
+        bundle = made[0] if made is not None else None
         with code:
             _code(job)
         with serve:
-            _serve(job, made[0] if made is not None else None)
+            _serve(job, bundle)
+            deploy_lessons.deployment(job, bundle)
         with watch:
-            _monitor(job)
+            deploy_lessons.responsibility(job, bundle, _monitor(job))
 
 
 def _stem(job: TrainingJob) -> str:
@@ -116,10 +118,14 @@ def _code(job: TrainingJob) -> None:
         return
     name = script.script_name(cfg)
     code = _script(cfg)
-    st.caption(tr("serve.code_intro", name=name))
-    st.download_button(tr("serve.download_script", name=name), code, file_name=name, mime="text/x-python",
-                       key="deploy.download_script", icon=":material/download:")
-    st.code(code, language="python", line_numbers=True)
+    torch_tab, keras_tab = st.tabs([tr("serve.keras.tab_torch"), tr("serve.keras.tab_keras")])
+    with torch_tab:
+        st.caption(tr("serve.code_intro", name=name))
+        st.download_button(tr("serve.download_script", name=name), code, file_name=name, mime="text/x-python",
+                           key="deploy.download_script", icon=":material/download:")
+        st.code(code, language="python", line_numbers=True)
+    with keras_tab:
+        deploy_lessons.keras_tab(job)
 
 
 # -- serve ----------------------------------------------------------------------------------------------
@@ -223,12 +229,12 @@ def _drift(model, data, kind: str, weeks: int) -> drift.DriftReport:
     return drift.monitor(model, data.x_test, data.y_test, data.x_val, data.y_val, kind=kind, weeks=weeks)
 
 
-def _monitor(job: TrainingJob) -> None:
+def _monitor(job: TrainingJob) -> drift.DriftReport | None:
     data = job.trainer.data
     st.caption(tr("serve.monitor.intro", drop=f"{drift.DROP:g}"))
     if data.info.kind != "image" or data.x_test.dim() != 4:
         st.info(tr("serve.monitor.images_only"), icon=":material/info:")
-        return
+        return None
     cols = st.columns([1, 1])
     kind = cols[0].selectbox(tr("serve.monitor.kind"), drift.SHIFTS, key="deploy.monitor_kind",
                              format_func=lambda k: tr(f"serve.monitor.kind_{k}"))
@@ -238,7 +244,7 @@ def _monitor(job: TrainingJob) -> None:
     report = background(("serve_drift", job.id, kind, weeks), tr("serve.monitor.computing"), _drift, data, kind, weeks,
                         model=job.trainer.model)
     if report is None:
-        return
+        return None
     st.plotly_chart(drift.drift_figure(report, lang=lang()), key="deploy.monitor_chart")
     pct = {"threshold": f"{report.threshold:.1%}", "reference": f"{report.reference:.1%}", "drop": f"{drift.DROP:g}"}
     if report.alert_week is None:
@@ -247,3 +253,4 @@ def _monitor(job: TrainingJob) -> None:
         w = report.alert_week
         st.warning(tr("serve.monitor.alert_text", week=w, acc=f"{report.accuracy[w]:.1%}", **pct),
                    icon=":material/notifications_active:")
+    return report

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app.state import lang, tr
 from app.tasks import background
-from labcore.evaluation import baselines, calibration, importance, models, thresholds
+from labcore.evaluation import baselines, calibration, imbalance, importance, models, thresholds
 from labcore.evaluation.models import BINARY, STEPS, load_split, softmax
 from labcore.links import EVALUATION_RANGES
 from labcore.viz import evaluation as figs
@@ -90,6 +90,37 @@ def _paradox(split: models.Split, fitted: models.FittedMLP, pos: int, t: float) 
     st.plotly_chart(figs.paradox_figure(p, lang=lang()), key=K + "fig.paradox")
     st.markdown(tr("evaluation.paradox_note", acc=_pct(p.always_negative.accuracy), model=_pct(p.model.accuracy),
                    bal=f"{p.always_negative.balanced_accuracy:.2f}", mcc=f"{p.always_negative.mcc:.2f}"))
+    _remedies(split, pos, t, share)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def remedies(positive: int, share: int) -> imbalance.RemedyFits:
+    """Three MLPs from one start on the rare-positive training subset: a few tenths of a second, cached."""
+    return imbalance.fit_remedies(load_split(BINARY), positive, share / 100)
+
+
+def _remedies(split: models.Split, pos: int, t: float, share: int) -> None:
+    """Issue 13: the same rarity in training, and class weights and oversampling against plain training."""
+    st.subheader(tr("evaluation.remedies_title"))
+    st.markdown(tr("evaluation.remedies_intro"))
+    with st.spinner(tr("evaluation.fitting_remedies")):
+        fits = remedies(pos, share)
+    rows = imbalance.score_remedies(fits, t)
+    pos_name, neg_name = _class(split.class_names[pos]), _class(split.class_names[1 - pos])
+    recall = tr("evaluation.remedies_col_recall", pos=pos_name)
+    cols = (tr("evaluation.col_accuracy"), tr("evaluation.col_balanced"), tr("evaluation.metric_mcc"),
+            tr("evaluation.remedies_col_pr_auc"), recall)
+    values = {c: [f"{getattr(r, a):.3f}" for r in rows]
+              for c, a in zip(cols, ("accuracy", "balanced_accuracy", "mcc", "pr_auc", "recall"), strict=True)}
+    methods = [tr(f"evaluation.remedy.{r.method}") for r in rows]
+    # a static table (st.table, not st.dataframe): four rows, and the compare tab's data frame stays the page's first
+    st.table(pd.DataFrame(values, index=pd.Index(methods, name=tr("evaluation.remedies_col_method"))))
+    st.markdown(tr("evaluation.remedies_note"))
+    w_neg, w_pos = fits.class_weights
+    st.caption(tr("evaluation.remedies_caption", n=fits.n_train, p=fits.n_train_positive, pos=pos_name, neg=neg_name,
+                  w0=f"{w_neg:.2f}", w1=f"{w_pos:.2f}", extra=fits.n_oversampled - fits.n_train, total=fits.n_oversampled,
+                  steps=STEPS, wd=models.DECAY, s=f"{fits.seconds:.2f}", t=f"{t:.2f}", m=len(fits.y_eval),
+                  k=int(fits.y_eval.sum())))
 
 
 # -- tab 2: calibration ---------------------------------------------------------------------------------------------

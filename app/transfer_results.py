@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from app import export_panel
 from app.state import lang, tr
 from labcore.transfer.embed import METHODS, embeddings, project, sample
-from labcore.transfer.export import FORMATS, SUFFIX, export
 from labcore.transfer.job import TransferJob, as_float, tied_with, verdict
 from labcore.viz.transfer import embedding_figure, results_frame
 
@@ -69,14 +69,7 @@ def _picked_image(col, job: TransferJob) -> None:
 def _downloads(job: TransferJob) -> None:
     st.subheader(tr("transfer.export_title"))
     st.caption(tr("transfer.export_help", strategy=tr(f"transfer.strategy_{job.best.strategy}")))
-    model, shape = job.trainer.model, job.trainer.data.input_shape
-    cols = st.columns(len(FORMATS))
-    for col, fmt in zip(cols, FORMATS, strict=True):
-        def data(fmt: str = fmt) -> bytes:  # built only when clicked
-            return export(model, fmt, shape)
-
-        col.download_button(tr(f"transfer.export_{fmt}"), data, file_name=f"transfer-{job.id}.{SUFFIX[fmt]}",
-                            key=f"tl.dl.{fmt}", on_click="ignore", icon=":material/download:", width="stretch")
+    export_panel.transfer(job, "tl.export")  # one zip: the three formats, each checked, and metadata.json
 
 
 def show(job: TransferJob) -> None:

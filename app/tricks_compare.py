@@ -9,6 +9,7 @@ import math
 import pandas as pd
 import streamlit as st
 
+from app import tricks_rotation
 from app.state import current_job, lang, start_job, tr
 from app.widgets import polling_fragment, waiting_notice
 from labcore.train.race import RaceJob
@@ -17,35 +18,43 @@ from labcore.viz.race import race_figure
 
 K = "tk."
 JOB_KEY, NAME_KEY, ERROR_KEY = K + "cmp.job", K + "cmp.name", K + "cmp.error"
+RAN_KEY = K + "cmp.ran"  # the race config of the run shown (data_size: a run at another share is not this one's)
+FRACTION_KEY = K + "cmp.fraction"
 POLL_SECONDS = 0.5
 ss = st.session_state
 
 
-def _start(name: str) -> None:
-    if start_job(cm.comparison(name).race, JOB_KEY, ERROR_KEY, RaceJob) is not None:
-        ss[NAME_KEY] = name
+def _start(c: cm.Comparison) -> None:
+    if start_job(c.race, JOB_KEY, ERROR_KEY, RaceJob) is not None:
+        ss[NAME_KEY], ss[RAN_KEY] = c.name, c.race
 
 
 def _setup(c: cm.Comparison) -> str:
     m, train = c.race.model, c.race.train
-    return tr("tricks.cmp.setup", data=tr(f"datasets.{c.race.data.name}"), depth=m.depth, width=m.width,
-              epochs=train.epochs, batch=train.batch_size, seed=train.seed, names=", ".join(cm.labels(c, lang())))
+    return tr("tricks.cmp.setup_cnn" if m.name == "cnn" else "tricks.cmp.setup", data=tr(f"datasets.{c.race.data.name}"),
+              depth=m.depth, width=m.width, epochs=train.epochs, batch=train.batch_size, seed=train.seed,
+              names=", ".join(cm.labels(c, lang())))
 
 
 def panel() -> None:
     st.markdown(tr("tricks.cmp.intro"))
     name = st.selectbox(tr("tricks.cmp.select"), cm.COMPARISONS, key=K + "compare",
                         format_func=lambda n: tr(f"tricks.cmp.name_{n}"))
-    c = cm.comparison(name)
+    fraction = cm.SMALLEST
+    if name == "data_size":  # the smallest share of the training set: the slider moves the whole ladder
+        fraction = st.select_slider(tr("tricks.cmp.fraction"), cm.FRACTIONS, key=FRACTION_KEY,
+                                    format_func=lambda f: f"{100 * f:g} %", help=tr("tricks.cmp.fraction_help"))
+    c = cm.comparison(name, fraction)
     st.info(tr(f"tricks.cmp.about_{name}"), icon=":material/visibility:")
     st.caption(_setup(c))
     job = current_job(JOB_KEY)
     active = job is not None and not job.done
-    st.button(tr("tricks.cmp.start"), type="primary", on_click=_start, args=(name,), disabled=active,
+    st.button(tr("tricks.cmp.start"), type="primary", on_click=_start, args=(c,), disabled=active,
               key=K + "cmp.start", icon=":material/sports_score:")
     if ERROR_KEY in ss:
         st.warning(ss[ERROR_KEY])
-    mine = job is not None and ss.get(NAME_KEY) == name  # a run of another comparison is not this one's
+    # a run of another comparison (or of this one at another share of the data) is not this one's
+    mine = job is not None and ss.get(NAME_KEY) == name and ss.get(RAN_KEY, c.race) == c.race
     _live(c, active and mine)
     if mine and job.done:
         _result(c, job)
@@ -56,7 +65,7 @@ def _live(c: cm.Comparison, active: bool) -> None:
 
     @polling_fragment(POLL_SECONDS if active else None)
     def live() -> None:
-        j = current_job(JOB_KEY) if ss.get(NAME_KEY) == c.name else None
+        j = current_job(JOB_KEY) if ss.get(NAME_KEY) == c.name and ss.get(RAN_KEY, c.race) == c.race else None
         if j is None or waiting_notice(j):
             st.plotly_chart(race_figure([], names, lang=lang()), key=K + "fig.cmp")
             return
@@ -103,3 +112,18 @@ def _result(c: cm.Comparison, job) -> None:
             tr("tricks.cmp.col_gap"): st.column_config.NumberColumn(format="%.1f"),
         })
         st.caption(tr("tricks.cmp.table_caption", patience=cm.PATIENCE))
+    if c.name == "data_size" and any(s.epochs for s in standings):
+        rows = cm.size_rows(c, standings, lang())
+        frame = pd.DataFrame({tr("tricks.cmp.col_name"): [r["name"] for r in rows],
+                              tr("tricks.cmp.col_examples"): [r["n"] for r in rows],
+                              tr("tricks.cmp.col_train"): [r["train"] for r in rows],
+                              tr("tricks.cmp.col_val"): [r["val"] for r in rows],
+                              tr("tricks.cmp.col_gap"): [100 * r["gap"] for r in rows]})
+        st.dataframe(frame, hide_index=True, width="stretch", column_config={
+            tr("tricks.cmp.col_train"): st.column_config.NumberColumn(format="percent"),
+            tr("tricks.cmp.col_val"): st.column_config.NumberColumn(format="percent"),
+            tr("tricks.cmp.col_gap"): st.column_config.NumberColumn(format="%.1f"),
+        })
+        st.caption(tr("tricks.cmp.size_caption"))
+    if c.name == "rotation" and job.race is not None:
+        tricks_rotation.section(c, job.race)

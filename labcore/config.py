@@ -27,6 +27,9 @@ class ModelConfig:
     activation: str = "relu"
     init: str = "default"
     batch_norm: bool = True
+    # MLP/CNN: normalise each example over its own features instead (LayerNorm; GroupNorm(1, C) in a CNN).
+    # Takes the place of batch norm when both are on; off by default, so older links and runs stay the same.
+    layer_norm: bool = False
     dropout: float = 0.0
     kernel_size: int = 3
     pooling: str = "max"

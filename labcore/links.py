@@ -483,7 +483,8 @@ TRICKS_PANELS = ("init", "compare")
 
 def tricks(v: Mapping[str, Any]) -> Iterator[Param]:
     from labcore.tricks import init_explorer as ie
-    from labcore.tricks.compare import COMPARISONS
+    from labcore.tricks.compare import COMPARISONS, FRACTIONS, SMALLEST
+    from labcore.tricks.rotation import DIGITS
 
     lo, hi, step = ie.DEPTH_RANGE
     yield Param("panel", TRICKS_PANELS[0], choices=TRICKS_PANELS)
@@ -492,21 +493,27 @@ def tricks(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("init.depth", 20, lo=lo, hi=hi, step=step)
     yield Param("init.width", 128, choices=ie.WIDTHS)
     yield Param("compare", COMPARISONS[0], choices=COMPARISONS)
+    if v.get("compare") == "data_size":  # the smallest share of the training set
+        yield Param("cmp.fraction", SMALLEST, choices=FRACTIONS)
+    if v.get("compare") == "rotation":  # the test digits turned once the race is over
+        yield Param("cmp.digit", DIGITS[0], choices=DIGITS)
 
 
 def tricks_names() -> list[str]:
-    return [p.name for p in tricks({})]
+    return [p.name for p in tricks({})] + ["cmp.fraction", "cmp.digit"]  # and those of one comparison each
 
 
 # -- Evaluation (lessons 5 and 22, labcore.evaluation; one name per widget, grouped by tab) ------------------------
-EVALUATION_PANELS = ("threshold", "calibration", "compare", "regression")
+EVALUATION_PANELS = ("threshold", "calibration", "compare", "regression", "tables", "upload")
 EVALUATION_RANGES: dict[str, tuple[float, float, float]] = {"threshold": (0.01, 0.99, 0.01), "prevalence": (1, 50, 1)}
 
 
 def evaluation(v: Mapping[str, Any]) -> Iterator[Param]:
     from labcore.evaluation.calibration import BINS
     from labcore.evaluation.models import BINARY, DATASETS, STEP_CHOICES
+    from labcore.evaluation.regression import DATASETS as REG_DATASETS
     from labcore.evaluation.regression import LOSSES, OUTLIER_MAX
+    from labcore.evaluation.tables import ENCODINGS, TABLES
 
     yield Param("panel", EVALUATION_PANELS[0], choices=EVALUATION_PANELS)
     info = dataset_info(BINARY)
@@ -518,8 +525,25 @@ def evaluation(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("cal.bins", 10, choices=BINS)
     yield Param("cal.decay", False)
     yield Param("cmp.data", BINARY, choices=DATASETS)
+    yield from _evaluation_explain(v.get("cmp.data", BINARY))
+    yield Param("reg.data", REG_DATASETS[0], choices=REG_DATASETS)
     yield Param("reg.loss", LOSSES[0], choices=LOSSES)
     yield Param("reg.outliers", 0, lo=0, hi=OUTLIER_MAX, step=1)
+    yield Param("tbl.data", TABLES[0], choices=TABLES)
+    yield Param("tbl.encoding", ENCODINGS[0], choices=ENCODINGS)
+
+
+def _evaluation_explain(data: str) -> Iterator[Param]:
+    """The compare tab's SHAP and twin-column widgets (app.evaluation_explain); their choices follow the table."""
+    from labcore.evaluation import explanations as ex
+
+    info = dataset_info(data)
+    yield Param("shap", False)
+    yield Param("shap.class", info.class_names[info.positive or 0], choices=tuple(info.class_names))
+    yield Param("shap.row", 0, lo=0, hi=ex.explained_rows(data) - 1, step=1)
+    if data in ex.TWIN_DATASETS:
+        yield Param("twin.feature", ex.STRONGEST[data], choices=ex.columns(data))
+        yield Param("twin", False)
 
 
 def evaluation_names() -> list[str]:
@@ -546,11 +570,15 @@ RUN_LIMIT = (10, 1000, 10)  # how many of the newest matching runs the table lis
 
 
 def runs(v: Mapping[str, Any]) -> Iterator[Param]:
+    from labcore.autoencoders import AUTOENCODERS
     from labcore.tracking import PAGES as TRACKED
+    from labcore.transfer.backbones import BACKBONES
+    from labcore.transfer.targets import TARGETS
 
     yield Param("pages", (), choices=TRACKED, many=True)  # an empty filter: every run
-    yield Param("data", (), choices=tuple(DATASETS.names()), many=True)
-    yield Param("model", (), choices=tuple(MODELS.names()), many=True)
+    # Transfer runs name their target and backbone, Autoencoders runs their autoencoder, in the same columns.
+    yield Param("data", (), choices=(*DATASETS.names(), *TARGETS.names(), UPLOAD), many=True)
+    yield Param("model", (), choices=(*MODELS.names(), *AUTOENCODERS.names(), *BACKBONES.names()), many=True)
     yield Param("optim", (), choices=tuple(OPTIMIZERS.names()), many=True)
     lo, hi, step = RUN_LIMIT
     yield Param("limit", 100, lo=lo, hi=hi, step=step)

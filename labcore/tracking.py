@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import logging
+import math
 import os
 import queue
 import threading
@@ -29,13 +30,15 @@ from typing import Any
 
 from labcore.config import RunConfig
 from labcore.share import text_of
+from labcore.share import to_query as text_query
 
 log = logging.getLogger(__name__)
 
 EXPERIMENT = "deep-learning-visual-lab"
 EXTRA = "tracking"  # pip install -e ".[tracking]"
-PAGES = ("train", "race")  # the pages whose runs are recorded (a job kind per page: `RECORDS`)
-EPOCH_METRICS = ("loss", "acc", "val_loss", "val_acc", "lr", "seconds", "samples_per_s")
+PAGES = ("train", "race", "transfer", "sequences", "autoencoders")  # the pages whose runs are recorded (`RECORDS`)
+EPOCH_METRICS = ("loss", "acc", "val_loss", "val_acc", "lr", "seconds", "samples_per_s",
+                 "recon", "kl", "val_recon", "val_kl")  # the last four: an autoencoder's
 STATUS = {"finished": "FINISHED", "stopped": "KILLED", "diverged": "FAILED"}  # the job's end, as MLflow's
 MAX_BATCH = 1000  # metrics per MLflow log_batch call
 SEARCH_MAX = 5000  # runs read for the page (filtered afterwards)
@@ -159,6 +162,125 @@ def race_records(job: Any) -> list[RunRecord]:
     return out
 
 
+def _finite(values: dict[str, Any]) -> dict[str, float]:
+    """Final scores as MLflow metrics: numbers only, a NaN (not measured) left out."""
+    out = {}
+    for k, v in values.items():
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v):
+            out[k] = v
+    return out
+
+
+def transfer_records(job: Any) -> list[RunRecord]:
+    """A transfer race (labcore.transfer.job.TransferJob): one run per strategy, with the race's whole setup as
+    params (the Transfer page's link) and the strategy's own curve and scores, tagged with the race's id."""
+    cfg, race = job.config, getattr(job, "race", None)
+    if race is None:
+        return []
+    start, end = _times(job)
+    results = {r.strategy: r for r in job.results}
+    best = job.best.strategy if job.best is not None else None
+    out = []
+    for strategy, lane in race.lanes.items():
+        epochs = [dict(r) for r in lane.log.epochs]
+        if not epochs:
+            continue
+        r = results.get(strategy)
+        final = {"epochs_run": len(epochs)}
+        if r is not None:
+            final |= {"test_accuracy": r.test_accuracy, "best_val_acc": r.val_accuracy, "best_epoch": r.best_epoch,
+                      "trainable_params": r.trainable, "train_seconds": r.seconds}
+        status = lane.status if lane.status in STATUS else job.status
+        tags = {"page": "transfer", "dataset": cfg.target, "model": cfg.backbone, "optimizer": "adam", "status": status,
+                "kind": job.kind, "transfer": job.id, "strategy": strategy, "best": text_of(strategy == best)}
+        params = flatten(cfg) | {"transfer.strategy": strategy}
+        out.append(RunRecord("transfer", params, tags, epochs, _finite(final), status, start, end,
+                             name=f"{cfg.backbone} · {cfg.target} · {strategy}"))
+    return out
+
+
+def sequences_records(job: Any) -> list[RunRecord]:
+    """A Sequences comparison (labcore.train.compare.SequencesJob): one run per model, its setup as a Train-style
+    config plus the tab and the models compared together (the Sequences page's link), tagged with the job's id."""
+    cfg, data = job.config, job.data
+    if data is None:
+        return []
+    forecast = data.info.task == "regression"
+    models = ",".join(m.name for m in cfg.models)
+    start, end = _times(job)
+    out = []
+    for i, c in enumerate(job.contenders):
+        epochs = [dict(r) for r in c.trainer.log.epochs] if c.trainer is not None else []
+        if not epochs:
+            continue
+        run = cfg.run(i)
+        final: dict[str, Any] = {"epochs_run": len(epochs), "test_loss": c.test_loss}
+        if forecast and c.test_pred is not None:  # on the series' own scale, as the page's table shows it
+            from labcore.data.sequences import forecast_scores, unscale
+
+            final |= {f"test_{k}": v for k, v in forecast_scores(unscale(data, data.y_test.numpy()),
+                                                                  unscale(data, c.test_pred)).items()}
+        elif not forecast:
+            final["test_accuracy"] = c.test_acc
+        status = c.status if c.status in STATUS else job.status
+        tags = {"page": "sequences", "dataset": data.name, "model": run.model.name, "optimizer": run.optim.name,
+                "status": status, "kind": job.kind, "comparison": job.id}
+        params = flatten(run) | {"sequences.tab": "forecast" if forecast else "memory", "sequences.models": models,
+                                 "sequences.contender": str(i + 1)}
+        bidirectional = " ↔" if run.model.bidirectional else ""
+        out.append(RunRecord("sequences", params, tags, epochs, _finite(final), status, start, end,
+                             name=f"{run.model.name}{bidirectional} · {data.name} · {run.optim.name} {run.optim.lr:g}"))
+    return out
+
+
+def autoencoder_record(job: Any) -> list[RunRecord]:
+    """An autoencoder run (labcore.autoencoders.AutoencoderJob): its AEConfig, per-epoch losses (reconstruction
+    and KL too) and the test reconstruction error, PCA's beside it, and the anomaly AUC when classes were held out."""
+    cfg, trainer = job.config, getattr(job, "trainer", None)
+    epochs = [dict(r) for r in trainer.log.epochs] if trainer is not None else []
+    if not epochs:
+        return []
+    final: dict[str, Any] = {"epochs_run": len(epochs)}
+    outcome = getattr(job, "outcome", None)
+    if outcome is not None:
+        final |= {"test_recon": outcome.test_recon, "pca_test_recon": outcome.pca_test_recon}
+        if outcome.scores.has_both:
+            final |= {"anomaly_auc": outcome.scores.roc()[3], "pca_anomaly_auc": outcome.pca_auc}
+    start, end = _times(job)
+    tags = {"page": "autoencoders", "dataset": cfg.data.name, "model": cfg.model, "optimizer": "adam",
+            "status": job.status, "kind": job.kind}
+    return [RunRecord("autoencoders", flatten(cfg), tags, epochs, _finite(final), job.status, start, end,
+                      name=f"{cfg.model} · {cfg.data.name} · k={cfg.latent_dim} · adam {cfg.lr:g}")]
+
+
+def link_of(run: RunSummary) -> tuple[str, dict[str, str]] | None:
+    """The page a recorded run opens on and the link query that sets its setup up there (None: no such page).
+    Each page's link schema (labcore.links) takes the values it can use; a hand-edited store cannot break it."""
+    from labcore import links
+
+    p = run.params
+    if run.page == "train":
+        return "train", text_query(config_of(p))
+    if run.page in ("transfer", "autoencoders"):
+        raw = {k: v for k, v in p.items() if not (k == "image_size" and v == "0")}  # 0: the backbone's own size
+    elif run.page == "sequences":
+        memory = p.get("sequences.tab") == "memory"
+        named = {"models": "sequences.models", "epochs": "train.epochs"}
+        named |= ({"length": "data.seq_len", "distractors": "data.noise"} if memory else
+                  {"series": "data.name", "window": "data.seq_len", "horizon": "data.horizon",
+                   "bidirectional": "model.bidirectional"})
+        tab = "memory" if memory else "forecast"
+        raw = {f"{tab}.{name}": p[key] for name, key in named.items() if key in p}
+    else:
+        return None
+    values, _ = links.read(run.page, raw)
+    return run.page, links.write(run.page, values)
+
+
 def _exactly(module: str, name: str) -> Callable[[Any], bool]:
     def check(job: Any) -> bool:  # subclasses (transfer, autoencoders...) are other pages' runs
         cls = type(job)
@@ -171,6 +293,9 @@ def _exactly(module: str, name: str) -> Callable[[Any], bool]:
 RECORDS: list[tuple[Callable[[Any], bool], Callable[[Any], list[RunRecord]]]] = [
     (_exactly("labcore.train.job", "TrainingJob"), train_record),
     (_exactly("labcore.train.race", "RaceJob"), race_records),
+    (_exactly("labcore.transfer.job", "TransferJob"), transfer_records),
+    (_exactly("labcore.train.compare", "SequencesJob"), sequences_records),
+    (_exactly("labcore.autoencoders.train", "AutoencoderJob"), autoencoder_record),
 ]
 
 
@@ -378,7 +503,7 @@ def _summary(run: Any) -> RunSummary:
     return RunSummary(
         run_id=run.info.run_id, start_ms=int(run.info.start_time or 0), page=tags.get("page", ""),
         dataset=tags.get("dataset", ""), model=tags.get("model", ""), optimizer=tags.get("optimizer", ""),
-        lr=_number(params.get("optim.lr")), epochs=_number(metrics.get("epochs_run"), int),
+        lr=_number(params.get("optim.lr", params.get("lr"))), epochs=_number(metrics.get("epochs_run"), int),
         test_accuracy=metrics.get("test_accuracy"), status=tags.get("lab.status", tags.get("status", "")),
         name=tags.get("mlflow.runName", ""), params=dict(params))
 

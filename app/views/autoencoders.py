@@ -10,7 +10,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from app import links
+from app import export_panel, links
 from app.state import current_job, lang, start_job, tr
 from app.widgets import BATCH_SIZES, pause_stop_buttons, polling_fragment, stale_notice, waiting_notice
 from labcore.autoencoders import AUTOENCODERS, AEConfig, AutoencoderJob
@@ -296,6 +296,7 @@ def _results(job: AutoencoderJob) -> None:
             panel(job, view)
     with tabs[4]:
         _anomalies(job)
+    export_panel.autoencoder(job, K + "export")
 
 
 # -- the page ---------------------------------------------------------------------------------------------

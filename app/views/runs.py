@@ -1,6 +1,7 @@
-"""Runs (issue 17): the run history. Every finished Train run is recorded in an MLflow store (labcore.tracking);
-this page lists them with filters, overlays the curves of the runs picked, compares their setups side by side
-(differences highlighted), deletes runs and reopens a run's setup on the Train page.
+"""Runs (issue 17): the run history. Every finished run of the Train, Optimizer race, Transfer, Sequences and
+Autoencoders pages is recorded in an MLflow store (labcore.tracking); this page lists them with filters, overlays
+the curves of the runs picked, compares their setups side by side (differences highlighted), deletes runs and
+reopens a run's setup on the page it came from.
 
 Every widget's key is "rn." + its link param; the picked runs ("rn.selected") are not in the link (run ids belong
 to one store).
@@ -15,10 +16,13 @@ import streamlit as st
 
 from app import links, present
 from app.state import lang, tr
-from labcore import share, tracking
+from labcore import tracking
+from labcore.autoencoders import AUTOENCODERS
+from labcore.data import DATASETS
 from labcore.i18n import DEFAULT_LANG
 from labcore.links import RUN_LIMIT, runs_names
 from labcore.links import runs as run_params
+from labcore.models import MODELS
 from labcore.presets import page_script
 from labcore.viz.runs import runs_figure
 
@@ -39,20 +43,32 @@ def _label(run: tracking.RunSummary) -> str:
     return f"{_date(run.start_ms)[5:16]} · {run.model} · {run.dataset} · {run.optimizer}{lr}"
 
 
+def _named(section: str, name: str) -> str:
+    """A page, dataset or model by its name in the catalogue (transfer targets and backbones, autoencoders too)."""
+    if section == "nav":
+        return tr(f"nav.{name}" if name in ("train", "race") else f"{name}.nav")
+    if section == "datasets" and name not in DATASETS:
+        return tr(f"transfer.target_{name}")
+    if section == "models" and name not in MODELS:
+        return tr(f"autoencoders.model_{name}" if name in AUTOENCODERS else f"transfer.backbone_{name}")
+    return tr(f"{section}.{name}")
+
+
 def _filters() -> tuple[dict[str, list[str]], int]:
     cols = st.columns(5)
     picked = {}
     for col, (name, section) in zip(cols, FILTERS.items(), strict=False):
         choices = next(p.choices for p in run_params({}) if p.name == name)
         picked[name] = col.multiselect(tr(f"runs.filter_{name}"), choices, key=K + name, placeholder=tr("runs.all"),
-                                       format_func=lambda n, s=section: tr(f"{s}.{n}"))
+                                       format_func=lambda n, s=section: _named(s, n))
     lo, hi, step = RUN_LIMIT
     limit = cols[-1].number_input(tr("runs.limit"), lo, hi, step=step, key=K + "limit")
     return picked, int(limit)
 
 
 def _table(shown: list[tracking.RunSummary]) -> None:
-    rows = [{tr("runs.col_date"): _date(r.start_ms), tr("runs.col_page"): tr(f"nav.{r.page}") if r.page else "",
+    rows = [{tr("runs.col_date"): _date(r.start_ms),
+             tr("runs.col_page"): _named("nav", r.page) if r.page in tracking.PAGES else r.page,
              tr("runs.col_dataset"): r.dataset, tr("runs.col_model"): r.model, tr("runs.col_optimizer"): r.optimizer,
              tr("runs.col_lr"): r.lr, tr("runs.col_epochs"): r.epochs,
              tr("runs.col_accuracy"): None if r.test_accuracy is None else 100 * r.test_accuracy,
@@ -98,10 +114,13 @@ def _actions(rec: tracking.Recorder, picked: list[tracking.RunSummary]) -> None:
     carried = {"lang": lang()} if lang() != DEFAULT_LANG else {}
     carried |= {"present": "1"} if present.presenting() else {}
     for i, r in enumerate(picked):
-        if r.page == "train":
-            st.page_link(page_script("train"), label=tr("runs.open", name=f"{i + 1}. {_label(r)}"),
-                         icon=":material/open_in_new:",
-                         query_params={**share.to_query(tracking.config_of(r.params)), **carried})
+        link = tracking.link_of(r) if r.page != "race" else None  # a race contender is one lane of a race
+        if link is None:
+            continue
+        page, query = link
+        name = f"{i + 1}. {_label(r)}"
+        label = tr("runs.open", name=name) if page == "train" else tr("runs.open_on", page=_named("nav", page), name=name)
+        st.page_link(page_script(page), label=label, icon=":material/open_in_new:", query_params={**query, **carried})
     with st.popover(tr("runs.delete", n=len(picked)), icon=":material/delete:"):
         st.markdown(tr("runs.delete_confirm", n=len(picked)))
         st.button(tr("runs.delete_yes", n=len(picked)), key=K + "delete", type="primary", on_click=_delete, args=(rec,))

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from app import links
+from app import export_panel, links
 from app.compare import job_buttons, job_error, live_panel, progress_line
 from app.state import data_preview, lang, readable, tr
 from labcore.config import DataConfig, ModelConfig
@@ -28,7 +28,7 @@ from labcore.data.sequences import (
 from labcore.i18n import LabError
 from labcore.links import SEQUENCE_MODELS
 from labcore.models import default_config
-from labcore.train.compare import CompareJob, compare_config
+from labcore.train.compare import CompareJob, SequencesJob, compare_config
 from labcore.train.probes import decay_ratio, lstm_gates
 from labcore.viz.sequences import compare_curves_figure, forecast_figure, gates_figure, gradient_time_figure
 
@@ -76,7 +76,7 @@ def _forecast_tab() -> None:
     except (LabError, ValueError) as e:
         st.warning(e.message(lang()) if isinstance(e, LabError) else tr("sequences.window_too_long"))
         cfg, bundle = None, None
-    job_buttons(cfg, FORECAST_KEY, tr("sequences.train_forecast"))
+    job = job_buttons(cfg, FORECAST_KEY, tr("sequences.train_forecast"), SequencesJob)
     if bundle is not None:
         st.caption(tr(bundle.extras["series"].source))
 
@@ -92,6 +92,8 @@ def _forecast_tab() -> None:
         _forecast_results(j)
 
     live_panel(FORECAST_KEY, draw)
+    if job is not None and job.done:
+        export_panel.comparison(job, "seq.f_export")
 
 
 def _forecast_results(job: CompareJob) -> None:
@@ -165,7 +167,7 @@ def _memory_tab() -> None:
         sample = data_preview(cfg.data)
         st.markdown(tr("sequences.example", tokens=" ".join(tokens_of(sample, "train", 0)),
                        label=sample.class_names[int(sample.y_train[0])]))
-    job = job_buttons(cfg, MEMORY_KEY, tr("sequences.train_memory"))
+    job = job_buttons(cfg, MEMORY_KEY, tr("sequences.train_memory"), SequencesJob)
 
     def draw(j: CompareJob | None) -> None:
         if j is None:
@@ -183,6 +185,7 @@ def _memory_tab() -> None:
     live_panel(MEMORY_KEY, draw)
     if job is not None and job.done:
         _memory_results(job)
+        export_panel.comparison(job, "seq.m_export")
 
 
 def _memory_results(job: CompareJob) -> None:

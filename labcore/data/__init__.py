@@ -7,6 +7,7 @@ torchvision sets download once into the data directory and fail offline with a c
 from __future__ import annotations
 
 from labcore.data import builtin, online, sequences, shapes, toys  # noqa: F401  (registers the datasets)
-from labcore.data.bundle import DATASETS, DataBundle, DatasetInfo, dataset_info, load_dataset, split_arrays
+from labcore.data.bundle import DATASETS, DataBundle, DatasetInfo, dataset_info, load_dataset, split_arrays, stratified_subset
 
-__all__ = ["DATASETS", "DataBundle", "DatasetInfo", "dataset_info", "load_dataset", "split_arrays"]
+__all__ = ["DATASETS", "DataBundle", "DatasetInfo", "dataset_info", "load_dataset", "split_arrays",
+           "stratified_subset"]

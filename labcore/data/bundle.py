@@ -81,6 +81,21 @@ def split_arrays(x: np.ndarray, y: np.ndarray, cfg: DataConfig, *extra: np.ndarr
     return tuple(tuple(a[i] for a in (x, y, *extra)) for i in (idx_train, idx_val, idx_test))
 
 
+def stratified_subset(y: np.ndarray | torch.Tensor, fraction: float, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded, stratified `fraction` of the examples (every class keeps its share, and at
+    least one example). A fraction of 1 or more keeps everything, in order."""
+    y = np.asarray(y)
+    idx = np.arange(len(y))
+    if fraction >= 1:
+        return idx
+    classes = np.unique(y)
+    keep = max(len(classes), round(fraction * len(y)))
+    if keep >= len(y):
+        return idx
+    chosen, _ = train_test_split(idx, train_size=keep, stratify=y, random_state=seed)
+    return np.sort(chosen)
+
+
 def channel_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean/std over (N, C, ...) for images, or per-feature for flat inputs."""
     x = x.float()

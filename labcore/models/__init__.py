@@ -35,11 +35,12 @@ class ModelSpec:
 
 MODELS = Registry("model")
 MODELS.register("mlp")(ModelSpec(
-    mlp, ("image", "tabular", "points"), ("depth", "width", "activation", "init", "batch_norm", "dropout"),
+    mlp, ("image", "tabular", "points"), ("depth", "width", "activation", "init", "batch_norm", "layer_norm", "dropout"),
     {"depth": 2, "width": 64, "batch_norm": False},
 ))
 MODELS.register("cnn")(ModelSpec(
-    cnn, ("image",), ("depth", "width", "activation", "init", "batch_norm", "dropout", "kernel_size", "pooling"),
+    cnn, ("image",), ("depth", "width", "activation", "init", "batch_norm", "layer_norm", "dropout", "kernel_size",
+                   "pooling"),
     {"depth": 2, "width": 32, "batch_norm": True},
 ))
 MODELS.register("resnet")(ModelSpec(
@@ -84,6 +85,7 @@ def build_model(cfg: ModelConfig, data: DataBundle, *, seed: int | None = None) 
     if not compatible(cfg.name, data.info):
         raise ValueError(f"model {cfg.name!r} does not accept {data.info.kind} data; use one of {models_for(data.info)}")
     kwargs = {"depth": cfg.depth, "width": cfg.width, "act": cfg.activation, "batch_norm": cfg.batch_norm,
+              "layer_norm": cfg.layer_norm,
               "dropout": cfg.dropout, "kernel_size": cfg.kernel_size, "pooling": cfg.pooling,
               "bidirectional": cfg.bidirectional, "heads": cfg.heads, "patch_size": cfg.patch_size}
     kwargs = {k: v for k, v in kwargs.items() if ("activation" if k == "act" else k) in spec.options}

@@ -90,7 +90,7 @@ class TokenEmbedding(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.proj(x.transpose(1, 2))
-        return torch.cat([self.cls.expand(len(h), -1, -1), h], dim=1) + self.pos
+        return torch.cat([self.cls.expand(h.shape[0], -1, -1), h], dim=1) + self.pos
 
 
 class EncoderBlock(nn.Module):

@@ -24,7 +24,7 @@ class PatchEmbedding(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.proj(x).flatten(2).transpose(1, 2)  # (N, P, D), patches row by row
-        return torch.cat([self.cls.expand(len(h), -1, -1), h], dim=1) + self.pos
+        return torch.cat([self.cls.expand(h.shape[0], -1, -1), h], dim=1) + self.pos
 
 
 def patch_size_for(size: int, patch: int = 0) -> int:

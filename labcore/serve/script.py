@@ -46,6 +46,10 @@ def _layer(m: nn.Module) -> str:
                 f"padding={m.padding[0]}, bias={m.bias is not None})")
     if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
         return f"nn.{type(m).__name__}({m.num_features})"
+    if isinstance(m, nn.LayerNorm):
+        return f"nn.LayerNorm({m.normalized_shape[0]})"
+    if isinstance(m, nn.GroupNorm):  # the CNN's layer norm: one group, every channel and position together
+        return f"nn.GroupNorm({m.num_groups}, {m.num_channels})"
     if isinstance(m, nn.MaxPool2d | nn.AvgPool2d):
         return f"nn.{type(m).__name__}({m.kernel_size})"
     if isinstance(m, nn.AdaptiveAvgPool2d):

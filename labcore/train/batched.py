@@ -101,11 +101,45 @@ class GroupedBatchNorm(_Grouped):
                             self._flat("bias"), self.training, factor, self.eps)
 
 
+class GroupedLayerNorm(_Grouped):
+    """`nn.LayerNorm` over the last dimension of (N, k*C): each contender's C units normalised on their own."""
+
+    def __init__(self, ln: nn.LayerNorm, k: int):
+        if len(ln.normalized_shape) != 1 or not ln.elementwise_affine:
+            raise TypeError("the race supports layer norm over one dimension, with its scale and shift, only")
+        super().__init__(ln, k)
+        self.eps, self.features = ln.eps, ln.normalized_shape[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        if x.shape[-1] == self.features and self.k > 1:  # straight after the shared input
+            x = x.repeat(1, self.k)
+        y = F.layer_norm(x.view(n, self.k, self.features), (self.features,), eps=self.eps)
+        return (y * self.weight + (0 if self.bias is None else self.bias)).view(n, self.k * self.features)
+
+
+class GroupedGroupNorm(_Grouped):
+    """`nn.GroupNorm(G, C)` for k contenders is one GroupNorm(k*G, k*C): groups never straddle two contenders."""
+
+    def __init__(self, gn: nn.GroupNorm, k: int):
+        if not gn.affine:
+            raise TypeError("the race supports group norm with its scale and shift only")
+        super().__init__(gn, k)
+        self.groups, self.eps, self.channels = gn.num_groups, gn.eps, gn.num_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] == self.channels and self.k > 1:  # straight after the shared input
+            x = x.repeat(1, self.k, *([1] * (x.dim() - 2)))
+        return F.group_norm(x, self.k * self.groups, self._flat("weight"), self._flat("bias"), self.eps)
+
+
 GROUPED: dict[type, Callable[[nn.Module, int], nn.Module]] = {
     nn.Linear: GroupedLinear,
     nn.Conv2d: GroupedConv2d,
     nn.BatchNorm1d: GroupedBatchNorm,
     nn.BatchNorm2d: GroupedBatchNorm,
+    nn.LayerNorm: GroupedLayerNorm,
+    nn.GroupNorm: GroupedGroupNorm,
 }
 
 

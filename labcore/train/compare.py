@@ -143,6 +143,12 @@ class CompareJob(TrainingJob):
             c.status = status
 
 
+class SequencesJob(CompareJob):
+    """The Sequences page's comparison: the same job, recorded in the run history as that page's (labcore.tracking)."""
+
+    kind = "sequences"
+
+
 def compare_config(data: DataConfig, models: list[ModelConfig] | tuple[ModelConfig, ...], *, epochs: int,
                    lr: float, batch_size: int = 64, seed: int = 0, clip_norm: float = 1.0,
                    step_delay: float = 0.0) -> CompareConfig:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from labcore.config import AugmentConfig, DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
-from labcore.data import DataBundle, DatasetInfo, load_dataset
+from labcore.data import DataBundle, DatasetInfo, load_dataset, stratified_subset
 from labcore.engine import Progress
 from labcore.i18n import LabError
 from labcore.models import build_model, default_config, models_for
@@ -49,6 +49,8 @@ class Contender:
     model: ModelConfig | None = None
     random_labels: bool = False
     augment: AugmentConfig | None = None  # on-the-fly augmentation of its training batches (None: off)
+    # A seeded, stratified share of the training set (labcore.data.stratified_subset); validation stays whole.
+    train_fraction: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -107,17 +109,20 @@ class Race:
         # in every heat).
         augments = list(dict.fromkeys(c.augment for c in cfg.contenders))
 
-        def kind(i: int) -> tuple[int, int, bool, int]:
+        def kind(i: int) -> tuple[int, int, bool, int, float]:
             c = cfg.contenders[i]
-            return cfg.batch_size(i), models.index(cfg.model_of(i)), c.random_labels, augments.index(c.augment)
+            return (cfg.batch_size(i), models.index(cfg.model_of(i)), c.random_labels, augments.index(c.augment),
+                    c.train_fraction)
 
         self.heats = []
-        for size, m, shuffled, a in sorted({kind(i) for i in range(len(cfg.contenders))}):
+        for size, m, shuffled, a, share in sorted({kind(i) for i in range(len(cfg.contenders))}):
             augment = augments[a] and build_augment(augments[a], data.input_shape, seed=cfg.train.seed + 2)
+            heat_tensors = _shuffled(tensors, cfg.train.seed) if shuffled else tensors
+            if share < 1:
+                heat_tensors = _subset(heat_tensors, share, cfg.data.seed)
             self.heats.append(Heat(templates[models[m]], [(i, c.optim) for i, c in enumerate(cfg.contenders)
-                                                          if kind(i) == (size, m, shuffled, a)],
-                                   size, _shuffled(tensors, cfg.train.seed) if shuffled else tensors, cfg.train,
-                                   data.num_classes, augment=augment or None))
+                                                          if kind(i) == (size, m, shuffled, a, share)],
+                                   size, heat_tensors, cfg.train, data.num_classes, augment=augment or None))
         self.lanes: list[Lane] = sorted((lane for h in self.heats for lane in h.lanes), key=lambda lane: lane.index)
         self.should_stop = False
 
@@ -166,6 +171,13 @@ def _shuffled(tensors: tuple[torch.Tensor, ...], seed: int) -> tuple[torch.Tenso
     x, y, x_val, y_val = tensors
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed + 1)).to(y.device)
     return x, y[order], x_val, y_val
+
+
+def _subset(tensors: tuple[torch.Tensor, ...], fraction: float, seed: int) -> tuple[torch.Tensor, ...]:
+    """A stratified `fraction` of the training examples (the same ones for every contender given that share)."""
+    x, y, x_val, y_val = tensors
+    keep = torch.as_tensor(stratified_subset(y.cpu().numpy(), fraction, seed)).to(y.device)
+    return x[keep], y[keep], x_val, y_val
 
 
 class RaceJob(TrainingJob):

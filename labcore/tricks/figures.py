@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from labcore.i18n import t
 from labcore.tricks.init_explorer import InitResult, TrainCurve
+from labcore.tricks.rotation import RotationProbe
 from labcore.viz.theme import PALETTE, log_axis, message_annotation, styled_figure
 
 HEIGHT = 400
@@ -114,3 +115,32 @@ def _loss_axis(losses: np.ndarray) -> dict:
     if len(finite) and finite.max() > 100 * max(finite.min(), 1e-12):
         return log_axis(finite)
     return {"rangemode": "tozero"}
+
+
+def rotation_figure(probe: RotationProbe, names: list[str], *, lang: str = "en") -> go.Figure:
+    """One panel per model: the mean probability of "6" and of "9" over the turned test examples, against the
+    angle (0° to 360°, counter-clockwise)."""
+    n = len(names)
+    gap = 0.08
+    width = (1 - gap * (n - 1)) / n
+    data, annotations, layout = [], [], {}
+    angle = t("tricks.viz.angle", lang)
+    for i, name in enumerate(names):
+        suffix = "" if i == 0 else str(i + 1)
+        xa, ya = f"x{suffix}", f"y{suffix}"
+        for digit, values, color, dash in ((6, probe.p6[i], ACT_COLOR, "solid"), (9, probe.p9[i], GRAD_COLOR, "dash")):
+            label = t("tricks.viz.p_digit", lang, digit=digit)
+            data.append(go.Scatter(x=probe.angles, y=values, mode="lines+markers", xaxis=xa, yaxis=ya, name=label,
+                                   legendgroup=str(digit), showlegend=i == 0, marker={"size": 4},
+                                   line={"color": color, "width": 2.5, "dash": dash},
+                                   hovertemplate=f"{label}, %{{x:.0f}}°: %{{y:.2f}}<extra>{name}</extra>"))
+        annotations.append(_title(name, f"{xa} domain"))
+        left = i * (width + gap)
+        layout[f"xaxis{suffix}"] = {"domain": [left, left + width], "anchor": ya, "title": {"text": angle},
+                                    "range": [0, 360], "tickvals": list(range(0, 361, 90)), "zeroline": False}
+        layout[f"yaxis{suffix}"] = {"anchor": xa, "range": [0, 1.02], "title": {"text": t("tricks.viz.probability", lang)}
+                                    if i == 0 else {}}
+    layout["annotations"] = annotations
+    layout["margin"] = {"t": 40, "b": 100}
+    layout["legend"] = {"orientation": "h", "y": -0.32, "x": 0}  # below the axis titles
+    return styled_figure(data, layout, height=380, lang=lang)

@@ -129,9 +129,10 @@ def beeswarm_figure(values: np.ndarray, x: np.ndarray, feature_names: list[str],
 
 
 def waterfall_figure(values: np.ndarray, base: float, feature_names: list[str], feature_values: np.ndarray, *,
-                     top: int = 10, lang: str = "en") -> go.Figure:
+                     top: int = 10, lang: str = "en", output: str | None = None) -> go.Figure:
     """One row's SHAP values as steps from the average output E[f(X)] to this row's output f(x);
-    the smallest contributions are lumped together so the sum stays exact."""
+    the smallest contributions are lumped together so the sum stays exact. `output`: the x-axis title (what f
+    gives; the default says a logit)."""
     order = np.argsort(-np.abs(values))
     shown, rest = order[:top], order[top:]
     labels = [f"{feature_names[f]} = {feature_values[f]:.2f}" for f in shown]
@@ -145,7 +146,10 @@ def waterfall_figure(values: np.ndarray, base: float, feature_names: list[str], 
         increasing={"marker": {"color": "#E31A1C"}}, decreasing={"marker": {"color": "#1E64C8"}},
         texttemplate="%{x:+.3f}", textposition="outside", hovertemplate="%{y}: %{x:+.3f}<extra></extra>")
     total = base + float(np.sum(values))
-    layout = {"xaxis": {"title": t("explain.viz.model_output", lang)}, "showlegend": False,
+    ends = base + np.cumsum([0.0, *steps])
+    pad = 0.25 * (float(ends.max() - ends.min()) or 1.0)  # room for the numbers written beside the end bars
+    layout = {"xaxis": {"title": output or t("explain.viz.model_output", lang),
+                        "range": [float(ends.min()) - pad, float(ends.max()) + pad]}, "showlegend": False,
               "shapes": [{"type": "line", "x0": v, "x1": v, "yref": "paper", "y0": 0, "y1": 1,
                           "line": {"dash": "dot", "color": NEUTRAL_COLOR}} for v in (base, total)],
               "annotations": [{"x": base, "y": 1.02, "yref": "paper", "showarrow": False, "yanchor": "bottom",

@@ -31,7 +31,8 @@ def page() -> AppTest:
 
 def test_the_page_opens_and_its_widgets_offer_what_the_link_offers(page):
     at = page
-    assert [t.label for t in at.tabs] == ["Threshold", "Calibration", "Deep vs classic", "Regression"]
+    assert [t.label for t in at.tabs] == ["Threshold", "Calibration", "Deep vs classic", "Regression", "Messy tables",
+                                          "Your own CSV"]
     assert len(at.get("plotly_chart")) == 5  # curves, confusion, histogram, paradox, reliability (compare: closed)
     assert_widgets_offer_the_link(at, "evaluation", "ev.")
     assert not at.warning  # a clean link: nothing to complain about

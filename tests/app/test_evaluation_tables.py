@@ -87,8 +87,12 @@ def _upload_script(raw: bytes) -> None:
         def getvalue(self) -> bytes:
             return raw
 
+    real = st.file_uploader  # streamlit is one module for the whole test process: put it back afterwards
     st.file_uploader = lambda *a, **k: Upload()
-    evaluation_upload.panel(True)
+    try:
+        evaluation_upload.panel(True)
+    finally:
+        st.file_uploader = real
     st.markdown("the rest of the page")
 
 

@@ -20,12 +20,16 @@ TEMPERATURES = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0]
 CLS = "[CLS]"
 
 
-def _typed(data: DataBundle) -> tuple[torch.Tensor, list[str]] | None:
-    """The sentence the student typed, as the model's input and its words; None when none (or not readable)."""
+def typed_sentence(data: DataBundle) -> tuple[torch.Tensor, list[str]] | None:
+    """The sentence the student typed (the sentence task only), as the model's input and its words; None when
+    none (or not readable: the reason is shown in words). The maps, the prediction and the steps then use it."""
     vocab, length = data.extras["vocab"], data.input_shape[1]
+    if PAD not in vocab:
+        return None
     known = ", ".join(w for w in vocab if w != PAD)
     text = st.text_input(tr("attention.typed"), key="att.steps.typed", max_chars=200,
                          help=tr("attention.typed_help", n=length, words=known))
+    st.caption(tr("attention.vocabulary", n=length, words=known))
     words = text.split()
     if not words:
         return None
@@ -40,14 +44,10 @@ def _typed(data: DataBundle) -> tuple[torch.Tensor, list[str]] | None:
 
 
 def show(model: nn.Module, data: DataBundle, x: torch.Tensor, words: list[str]) -> None:
-    """`x`: the (1, C, T) test sentence shown above; `words`: its T tokens, padding included."""
+    """`x`: the (1, C, T) sentence shown above (a test one or the typed one); `words`: its T tokens, padding
+    included."""
     st.subheader(tr("attention.steps_title"))
     st.caption(tr("attention.steps_intro"))
-    if PAD in data.extras["vocab"]:  # the sentence task: a student can type one of their own
-        typed = _typed(data)
-        if typed is not None:
-            x, typed_words = typed
-            words = typed_words + [PAD] * (data.input_shape[1] - len(typed_words))
     tokens = [CLS] + list(words)
     keep = [k for k, w in enumerate(tokens) if w != PAD]  # padding is computed with, but not drawn
     shown = [tokens[k] for k in keep]

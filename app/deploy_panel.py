@@ -11,7 +11,7 @@ import urllib.request
 import pandas as pd
 import streamlit as st
 
-from app import deploy_lessons, present
+from app import deploy_lessons, deploy_traffic, present
 from app.state import lang, lease, readable, registry, tr
 from app.tasks import background
 from labcore import links
@@ -55,7 +55,9 @@ def show(job: TrainingJob) -> None:
             _serve(job, bundle)
             deploy_lessons.deployment(job, bundle)
         with watch:
-            deploy_lessons.responsibility(job, bundle, _monitor(job))
+            report = _monitor(job)
+            deploy_traffic.show(job, st.session_state.get(SERVICE))
+            deploy_lessons.responsibility(job, bundle, report)
 
 
 def _stem(job: TrainingJob) -> str:

@@ -51,6 +51,7 @@ pages = {
         st.Page(VIEWS / "attention.py", title=tr("attention.nav"), icon=":material/grid_view:", url_path="attention"),
         st.Page(VIEWS / "autoencoders.py", title=tr("autoencoders.nav"), icon=":material/compress:",
                 url_path="autoencoders"),
+        st.Page(VIEWS / "beyond.py", title=tr("beyond.nav"), icon=":material/select_all:", url_path="beyond"),
     ],
     tr("nav.section_practice"): [
         st.Page(VIEWS / "explain.py", title=tr("nav.explain"), icon=":material/visibility:", url_path="explain"),
@@ -60,7 +61,7 @@ pages = {
                 url_path="precision"),
     ],
 }
-nav = st.navigation(pages, expanded=True)  # every page in view: 17 pages in four sections
+nav = st.navigation(pages, expanded=True)  # every page in view: 18 pages in four sections
 links.enter(nav.url_path)
 
 if len(languages()) > 1:

@@ -9,11 +9,12 @@ import math
 import pandas as pd
 import streamlit as st
 
-from app import tricks_rotation
+from app import tricks_ensemble, tricks_rotation
 from app.state import current_job, lang, start_job, tr
 from app.widgets import polling_fragment, waiting_notice
 from labcore.train.race import RaceJob
 from labcore.tricks import compare as cm
+from labcore.tricks import scaling
 from labcore.viz.race import race_figure
 
 K = "tk."
@@ -56,6 +57,8 @@ def panel() -> None:
     # a run of another comparison (or of this one at another share of the data) is not this one's
     mine = job is not None and ss.get(NAME_KEY) == name and ss.get(RAN_KEY, c.race) == c.race
     _live(c, active and mine)
+    if name == "scaling":  # next to the curves: how far apart the raw features are
+        _ranges(c)
     if mine and job.done:
         _result(c, job)
 
@@ -90,6 +93,20 @@ def _live(c: cm.Comparison, active: bool) -> None:
     live()
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _feature_ranges(data) -> dict:
+    return scaling.feature_ranges(data)
+
+
+def _ranges(c: cm.Comparison) -> None:
+    r = _feature_ranges(c.race.data)
+    st.markdown(f"**{tr('tricks.cmp.ranges_title')}**")
+    st.plotly_chart(scaling.ranges_figure(r, lang=lang()), key=K + "fig.ranges")
+    typical = r["mean"]
+    st.caption(tr("tricks.cmp.ranges_caption", n=len(typical), lo=f"{typical.min():.2g}", hi=f"{typical.max():,.0f}",
+                  top=f"{r['max'].max():,.0f}", ratio=f"{float(f'{typical.max() / typical.min():.2g}'):,.0f}"))
+
+
 def _result(c: cm.Comparison, job) -> None:
     if job.status == "stopped":
         st.info(tr("tricks.cmp.stopped"), icon=":material/stop_circle:")
@@ -99,7 +116,7 @@ def _result(c: cm.Comparison, job) -> None:
         return
     standings = job.standings()
     st.subheader(tr("tricks.cmp.verdict_title"))
-    st.success(cm.verdict(c, standings, lang()), icon=":material/fact_check:")
+    st.success(cm.verdict(c, standings, lang(), race=job.race), icon=":material/fact_check:")
     if c.name == "regularisation" and any(s.epochs for s in standings):
         rows = cm.regularisation_rows(c, standings, lang())
         frame = pd.DataFrame({tr("tricks.cmp.col_name"): [r["name"] for r in rows],
@@ -125,5 +142,7 @@ def _result(c: cm.Comparison, job) -> None:
             tr("tricks.cmp.col_gap"): st.column_config.NumberColumn(format="%.1f"),
         })
         st.caption(tr("tricks.cmp.size_caption"))
+    if c.name == "ensemble" and job.race is not None:
+        tricks_ensemble.section(c, job.race)
     if c.name == "rotation" and job.race is not None:
         tricks_rotation.section(c, job.race)

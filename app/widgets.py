@@ -147,6 +147,8 @@ def model_controls(data: DataConfig) -> ModelConfig:
                                           format_func=lambda i: tr(f"ui.init_{i}"))
         if "batch_norm" in opts:
             values["batch_norm"] = st.toggle(tr("ui.batch_norm"), key=k("batch_norm"))
+        if "layer_norm" in opts:
+            values["layer_norm"] = st.toggle(tr("ui.layer_norm"), key=k("layer_norm"), help=tr("ui.layer_norm_help"))
         if "dropout" in opts:
             values["dropout"] = st.slider(tr("ui.dropout"), 0.0, 0.8, step=0.05, key=k("dropout"))
     return dataclasses.replace(base, **values)

@@ -17,6 +17,9 @@ class DataConfig:
     image_size: int = 32  # shapes only: 32 or 64
     seq_len: int = 0  # sequences: time steps per example (forecasting: the input window); 0: the dataset's default
     horizon: int = 1  # forecasting: how many steps ahead the model predicts
+    # Standardise inputs with training statistics (tabular features in the loader, every input in the model's
+    # first layer). False: raw values, as loaded (the Training tricks page's input-scaling comparison).
+    standardize: bool = True
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class ModelConfig:
     bidirectional: bool = False  # recurrent models: read the sequence both ways
     heads: int = 2  # transformers: attention heads per layer
     patch_size: int = 0  # vision transformer: patch side in pixels; 0: a quarter of the image side
+    positions: str = "learned"  # sequence transformer: "learned", "sinusoidal" or "none" (a bag of words)
 
 
 @dataclass(frozen=True)

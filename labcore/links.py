@@ -81,6 +81,8 @@ def train(v: Mapping[str, Any], cuda: bool = False) -> Iterator[Param]:
         yield Param("model.init", m.init, choices=tuple(INITS))
     if "batch_norm" in options:
         yield Param("model.batch_norm", m.batch_norm)
+    if "layer_norm" in options:
+        yield Param("model.layer_norm", m.layer_norm)
     if "dropout" in options:
         yield _range("model.dropout", m.dropout, "dropout")
     t = base.train
@@ -356,9 +358,11 @@ def sequences(v: Mapping[str, Any]) -> Iterator[Param]:
 # -- Attention -------------------------------------------------------------------------------------------------
 TEXT_SETS, IMAGE_SETS = ["agreement", "recall"], ["digits", "shapes"]
 HEADS, VIT_WIDTHS = [1, 2, 4], [16, 32, 64]
+ATTENTION_PANELS, PE_DIMS = ("text", "vit", "positions"), (8, 16, 32, 64, 128)
 
 
 def attention(v: Mapping[str, Any]) -> Iterator[Param]:
+    yield Param("panel", ATTENTION_PANELS[0], choices=ATTENTION_PANELS)
     yield Param("text.data", TEXT_SETS[0], choices=tuple(TEXT_SETS))
     yield Param("text.layers", 2, lo=1, hi=3, step=1)
     yield Param("text.heads", 2, choices=tuple(HEADS))
@@ -366,6 +370,9 @@ def attention(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("vit.data", IMAGE_SETS[0], choices=tuple(IMAGE_SETS))
     yield Param("vit.epochs", 25, lo=1, hi=40, step=1)
     yield Param("vit.width", 64, choices=tuple(VIT_WIDTHS))
+    yield Param("pe.dim", 32, choices=PE_DIMS)  # the positions tab: the sinusoidal encoding's size and length
+    yield Param("pe.length", 32, lo=4, hi=128, step=1)
+    yield Param("pe.epochs", 12, lo=1, hi=40, step=1)  # with / without positions, on the agreement task
 
 
 # -- Autoencoders (labcore.autoencoders.AEConfig's fields; defaults are the page's) ------------------------------
@@ -398,15 +405,17 @@ def autoencoders(v: Mapping[str, Any]) -> Iterator[Param]:
 
 
 # -- Neurons and losses (lessons 2 and 3, labcore.basics; one name per widget, grouped by panel) --------------------
-NEURON_PANELS = ("perceptron", "activations", "depth", "approximation", "losses", "backprop")
+NEURON_PANELS = ("perceptron", "activations", "depth", "approximation", "losses", "backprop", "mlvsdl")
 NEURON_RANGES: dict[str, tuple[float, float, float]] = {
     "weight": (-3.0, 3.0, 0.1), "x": (-6.0, 6.0, 0.1), "layers": (1, 6, 1), "yhat": (0.01, 0.99, 0.01),
     "logit": (-5.0, 5.0, 0.1), "input": (-2.0, 2.0, 0.1), "seed": (0, 99, 1), "step": (0, 15, 1),
+    "ml_seed": (0, 9, 1), "ml_index": (0, 29, 1), "loop_step": (0, 20, 1),  # lesson 1, the "ML vs DL" tab
 }
 
 
 def neurons(v: Mapping[str, Any]) -> Iterator[Param]:
     from labcore.basics import approximation as approx
+    from labcore.basics import mlvsdl
     from labcore.basics.backprop import HIDDEN
     from labcore.basics.neurons import ACTIVATIONS
 
@@ -438,6 +447,12 @@ def neurons(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("bp.hidden", HIDDEN[0], choices=HIDDEN)
     yield r("bp.seed", 0, "seed")
     yield r("bp.step", 0, "step")
+    yield Param("ml.data", "shapes", choices=mlvsdl.DATASETS)
+    yield r("ml.seed", 0, "ml_seed")
+    yield r("ml.index", 0, "ml_index")
+    yield Param("loop.lr", 0.5, choices=mlvsdl.LOOP_LRS)
+    yield r("loop.step", 0, "loop_step")
+    yield Param("loop.stage", mlvsdl.LOOP_STAGES[0], choices=mlvsdl.LOOP_STAGES)
 
 
 def neurons_names() -> list[str]:
@@ -618,11 +633,39 @@ def sweep_names() -> list[str]:
     return [p.name for p in sweep({"data": "digits", "method": "random"})] + ["backend"]
 
 
+# -- Beyond classification (lesson 22, labcore.beyond; one name per widget, grouped by tab) -------------------------
+BEYOND_PANELS = ("segment", "detect", "which")
+
+
+def beyond(v: Mapping[str, Any]) -> Iterator[Param]:
+    from labcore.beyond import nms, suggest
+    from labcore.beyond import train as bt
+
+    lo, hi, step = bt.EPOCHS
+    s_lo, s_hi, s_step = bt.SEEDS
+    yield Param("panel", BEYOND_PANELS[0], choices=BEYOND_PANELS)
+    for task, epochs in (("seg", 5), ("det", 10)):
+        yield Param(f"{task}.epochs", epochs, lo=lo, hi=hi, step=step)
+        yield Param(f"{task}.train", 512, choices=bt.TRAIN_SIZES)
+        yield Param(f"{task}.seed", 0, lo=s_lo, hi=s_hi, step=s_step)
+        yield Param(f"{task}.worst", False)
+    yield Param("seg.skips", True)
+    yield Param("nms.iou", 0.5, choices=nms.IOU_THRESHOLDS)
+    yield Param("nms.score", 0.3, choices=nms.SCORE_THRESHOLDS)
+    for name, choices in (("data", suggest.DATA), ("rows", suggest.ROWS), ("labels", suggest.LABELS),
+                          ("task", suggest.TASKS)):
+        yield Param(f"which.{name}", suggest.DEFAULTS[name], choices=choices)
+
+
+def beyond_names() -> list[str]:
+    return [p.name for p in beyond({})]
+
+
 # -- every page ----------------------------------------------------------------------------------------------
 SCHEMAS = {"train": train, "playground": playground, "race": race, "explain": explain, "transfer": transfer,
            "try-it": try_it, "sequences": sequences, "attention": attention, "autoencoders": autoencoders,
            "neurons": neurons, "convolution": convolution, "tricks": tricks, "evaluation": evaluation,
-           "precision": precision, "runs": runs, "sweep": sweep}
+           "precision": precision, "runs": runs, "sweep": sweep, "beyond": beyond}
 
 
 def read(page: str, query: Mapping[str, Any], **context: Any) -> tuple[dict[str, Any], list[str]]:

@@ -28,7 +28,7 @@ from labcore.train import race_setup
 from labcore.train.race import Contender, RaceConfig, optimizer_defaults
 
 PAGES = ("train", "playground", "race", "explain", "transfer", "try-it", "sequences", "attention", "autoencoders",
-         "neurons", "convolution", "tricks", "evaluation", "precision", "runs", "sweep")
+         "neurons", "convolution", "tricks", "evaluation", "precision", "runs", "sweep", "beyond")
 SHOWN, PARTLY, NOT_YET = "shown", "partly", "not_yet"
 # Parts of the course, in order; each lesson id is "1".."23" or a seed lesson ("transfer", "tricks").
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -39,10 +39,10 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("practice", ("19", "transfer", "20", "21", "22", "23")),
 )
 STATUS = {
-    "1": PARTLY, "2": SHOWN, "3": SHOWN, "4": SHOWN, "5": SHOWN, "6": SHOWN, "7": SHOWN, "8": SHOWN,
-    "9": SHOWN, "10": SHOWN, "11": PARTLY, "12": PARTLY, "tricks": PARTLY, "13": PARTLY, "14": SHOWN,
-    "15": SHOWN, "16": PARTLY, "17": SHOWN, "18": PARTLY, "19": SHOWN, "transfer": SHOWN, "20": SHOWN,
-    "21": PARTLY, "22": PARTLY, "23": PARTLY,
+    "1": SHOWN, "2": SHOWN, "3": SHOWN, "4": SHOWN, "5": SHOWN, "6": SHOWN, "7": SHOWN, "8": SHOWN,
+    "9": SHOWN, "10": SHOWN, "11": SHOWN, "12": SHOWN, "tricks": SHOWN, "13": SHOWN, "14": SHOWN,
+    "15": SHOWN, "16": SHOWN, "17": SHOWN, "18": PARTLY, "19": SHOWN, "transfer": SHOWN, "20": SHOWN,
+    "21": SHOWN, "22": PARTLY, "23": SHOWN,
 }
 
 
@@ -208,7 +208,8 @@ def _other() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
          ("22",)),
         ("sequences-memory", "9", "sequences", {"memory.models": "rnn,gru,lstm"}, ("tricks",)),
         ("attention-heads", "11", "attention", {}, ("15",)),
-        ("attention-vit", "11", "attention", {"vit.data": "shapes"}, ()),
+        ("attention-vit", "11", "attention", {"panel": "vit", "vit.data": "shapes"}, ()),
+        ("attention-positions", "11", "attention", {"panel": "positions"}, ()),
         ("ae-latent", "10", "autoencoders", {}, ()),
         ("ae-vae", "10", "autoencoders", {"model": "vae"}, ()),
         ("ae-denoise", "10", "autoencoders", {"noise": "0.3"}, ()),
@@ -222,6 +223,9 @@ def _other() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
         ("universal-approximation", "2", "neurons", {"panel": "approximation", "approx.width": "3"}, ()),
         ("bce-explodes", "3", "neurons", {"panel": "losses", "loss.yhat": "0.01"}, ()),
         ("backprop-steps", "3", "neurons", {"panel": "backprop"}, ()),
+        ("features-vs-cnn", "1", "neurons", {"panel": "mlvsdl"}, ()),
+        ("lr-too-large", "1", "neurons", {"panel": "mlvsdl", "loop.lr": "2", "loop.step": "3", "loop.stage": "step"},
+         ("3",)),
         ("float-formats", "18", "precision", {}, ()),
         ("fp16-flush", "18", "precision", {"number": "1e-8"}, ()),
         ("loss-scaling", "18", "precision", {"panel": "scaling"}, ()),
@@ -250,7 +254,13 @@ def _other() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
         ("tricks-data-size", "13", "tricks", {"panel": "compare", "compare": "data_size", "cmp.fraction": "0.02"},
          ("tricks", "6")),
         ("tricks-rotation", "13", "tricks", {"panel": "compare", "compare": "rotation"}, ("tricks",)),
+        ("tricks-scaling", "tricks", "tricks", {"panel": "compare", "compare": "scaling"}, ("4",)),
+        ("tricks-ensemble", "tricks", "tricks", {"panel": "compare", "compare": "ensemble"}, ("6",)),
         ("run-history", "20", "runs", {"pages": "train"}, ()),
+        ("beyond-segment", "22", "beyond", {}, ()),
+        ("beyond-skips", "22", "beyond", {"seg.skips": "0"}, ()),
+        ("beyond-detect", "22", "beyond", {"panel": "detect"}, ()),
+        ("beyond-which", "22", "beyond", {"panel": "which"}, ("1",)),
         ("sweep-lr-batch", "4", "sweep", {"lr": "0.0001,0.001,0.01,0.1", "batch": "16,64,256", "optim": "adam"}, ("14",)),
     ]
 

@@ -246,7 +246,8 @@ def _numeric(choices: tuple) -> bool:
 
 
 def _choice(choices: tuple, text: str) -> Any:
-    return next((c for c in choices if str(c) == text), INVALID)
+    # a link writes 1.0 as "1" (text_of); str() spellings are read too
+    return next((c for c in choices if text in (text_of(c), str(c))), INVALID)
 
 
 def _last(value: Any) -> Any:

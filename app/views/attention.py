@@ -11,13 +11,13 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import attention_steps, links
+from app import attention_mask, attention_positions, attention_steps, links
 from app.compare import job_buttons, job_error, live_panel, progress_line
 from app.state import data_preview, lang, tr
 from labcore.config import DataConfig
 from labcore.data.sequences import MASK, PAD, tokens_of
 from labcore.explain.attention import attention_maps, attention_rollout, rollout_heatmaps
-from labcore.links import HEADS, IMAGE_SETS, TEXT_SETS, VIT_WIDTHS
+from labcore.links import ATTENTION_PANELS, HEADS, IMAGE_SETS, TEXT_SETS, VIT_WIDTHS
 from labcore.models import default_config
 from labcore.train.compare import CompareConfig, CompareJob, compare_config, vit_config
 from labcore.viz.attention import attention_heads_figure, query_layers_figure, rollout_overlay_figure
@@ -69,20 +69,25 @@ def _text_results(job: CompareJob) -> None:
     data = job.data
     st.subheader(tr("attention.maps_title"))
     i = st.number_input(tr("attention.example_index"), 0, len(data.y_test) - 1, value=0, key="att.text_example")
-    words = [data.extras["vocab"][int(k)] for k in data.extras["ids_test"][i]]
+    x, words = data.x_test[i : i + 1], [data.extras["vocab"][int(k)] for k in data.extras["ids_test"][i]]
+    true: str | None = data.class_names[int(data.y_test[i])]
+    typed = attention_steps.typed_sentence(data)  # the student's own sentence replaces the test one
+    if typed is not None:
+        x, words, true = typed[0], typed[1] + [PAD] * (data.input_shape[1] - len(typed[1])), None
     keep = [0] + [t + 1 for t, w in enumerate(words) if w != PAD]  # [CLS] and the real tokens
-    maps, out = attention_maps(c.trainer.model, data.x_test[i : i + 1])
+    maps, out = attention_maps(c.trainer.model, x)
     maps = maps[0][:, :, keep][:, :, :, keep]
     maps = maps / maps.sum(-1, keepdims=True)  # renormalise over the shown keys (padding got a little weight)
     tokens = [CLS] + [w for w in words if w != PAD]
     probs = torch.softmax(torch.from_numpy(out[0]), 0).numpy()
     pred = int(np.argmax(probs))
-    st.markdown(tr("attention.prediction", sentence=" ".join(tokens[1:]), pred=data.class_names[pred],
-                   conf=probs[pred], true=data.class_names[int(data.y_test[i])]))
+    said = {"sentence": " ".join(tokens[1:]), "pred": data.class_names[pred], "conf": probs[pred]}
+    st.markdown(tr("attention.prediction", true=true, **said) if true else tr("attention.prediction_typed", **said))
     st.plotly_chart(attention_heads_figure(maps, tokens, lang=lang()), key="att.heads_fig")
     st.caption(tr("attention.maps_help"))
     default_query = tokens.index(MASK) if MASK in tokens else 0
-    q = st.selectbox(tr("attention.query"), list(range(len(tokens))), index=default_query, key=f"att.query.{i}",
+    q = st.selectbox(tr("attention.query"), list(range(len(tokens))), index=default_query,
+                     key=f"att.query.{i if typed is None else '|'.join(tokens)}",
                      format_func=lambda k: f"{k}: {tokens[k]}")
     # each layer's view (heads averaged), then attention followed through all layers (rollout): the decision is
     # read after the last layer, but what it gathered may have been picked up earlier
@@ -92,7 +97,9 @@ def _text_results(job: CompareJob) -> None:
     st.caption(tr("attention.rollout_text_help"))
     st.caption(tr("attention.caveat"))
     st.divider()
-    attention_steps.show(c.trainer.model, data, data.x_test[i : i + 1], words)
+    attention_steps.show(c.trainer.model, data, x, words)
+    st.divider()
+    attention_mask.show(c.trainer.model, x, [CLS] + words, keep)
 
 
 # -- vision transformer ------------------------------------------------------------------------------------------
@@ -125,12 +132,17 @@ def _vit_results(job: CompareJob) -> None:
 # A link (or the setup this page had when the user left it) goes into the widgets (app/links.py); the
 # widgets take their starting values from there, not from `value=`.
 LINK_KEYS = {"text.data": "text_data", "text.layers": "layers", "text.heads": "heads", "text.epochs": "text_epochs",
-             "vit.data": "vit_data", "vit.epochs": "vit_epochs", "vit.width": "vit_width"}
+             "vit.data": "vit_data", "vit.epochs": "vit_epochs", "vit.width": "vit_width", "pe.dim": "pe_dim",
+             "pe.length": "pe_length", "pe.epochs": "pe_epochs", "panel": "panel"}
 links.setup(links.keys_with_prefix("attention", "att.", LINK_KEYS))
+st.session_state.setdefault("att.panel", ATTENTION_PANELS[0])  # the open tab, as links.setup_tabs keeps it
+st.session_state["att.tab"] = tr(f"attention.tab_{st.session_state['att.panel']}")
 st.title(tr("attention.title"))
 st.caption(tr("attention.intro"))
-text_tab, vit_tab = st.tabs([tr("attention.tab_text"), tr("attention.tab_vit")])
+text_tab, vit_tab, positions_tab = links.tabs("attention", "att.", ATTENTION_PANELS)
 with text_tab:
     _text_tab()
 with vit_tab:
     _vit_tab()
+with positions_tab:
+    attention_positions.show(TEXT_KEY)

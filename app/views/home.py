@@ -26,6 +26,7 @@ CARDS = (
     ("sequences", "sequences", ":material/timeline:"),
     ("attention", "attention", ":material/grid_view:"),
     ("autoencoders", "autoencoders", ":material/compress:"),
+    ("beyond", "beyond", ":material/select_all:"),
     ("tricks", "tricks", ":material/tune:"),
     ("precision", "precision", ":material/decimal_increase:"),
     ("runs", "runs", ":material/history:"),

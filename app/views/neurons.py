@@ -1,5 +1,6 @@
 """Neurons and losses (the book's lessons 2 and 3): a perceptron on the plane, activations with their derivatives,
-depth without a nonlinearity, losses, and backpropagation on a tiny network one operation at a time.
+depth without a nonlinearity, losses, and backpropagation on a tiny network one operation at a time; and lesson 1's
+"ML vs DL" tab (app.neurons_mlvsdl: hand-made features against a CNN, shuffled pixels, the training loop).
 
 Every panel is instant: the numbers come from pure functions in labcore.basics (torch.autograd and
 torch.nn.functional), the figures from labcore.basics.figures. Every widget's key is "nr." + its link param.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import approximation, links, present
+from app import approximation, links, neurons_mlvsdl, present
 from app.state import lang, tr
 from labcore.basics import backprop, figures, losses, neurons
 from labcore.i18n import DEFAULT_LANG
@@ -163,7 +164,7 @@ links.setup_tabs("neurons", K, NEURON_PANELS, neurons_names())
 st.title(tr("neurons.title"))
 st.caption(tr("neurons.intro"))
 PANELS = {"perceptron": _perceptron, "activations": _activations, "depth": _depth_panel,
-          "approximation": approximation.panel, "losses": _losses, "backprop": _backprop}
+          "approximation": approximation.panel, "losses": _losses, "backprop": _backprop, "mlvsdl": neurons_mlvsdl.panel}
 tabs = links.tabs("neurons", K, NEURON_PANELS)
 for tab, panel in zip(tabs, NEURON_PANELS, strict=True):
     with tab:

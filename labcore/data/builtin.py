@@ -31,7 +31,8 @@ def _tabular(name: str, loader, cfg: DataConfig, positive: int | None = None):
     train, val, test = split_arrays(x, y, cfg)
     # Standardise with training statistics only: fitting on all rows would leak the test set.
     scaler = StandardScaler().fit(train[0])
-    parts = [(scaler.transform(p[0]).astype(np.float32), p[1]) for p in (train, val, test)]
+    scale = scaler.transform if cfg.standardize else np.asarray  # standardize=False: raw features, as measured
+    parts = [(scale(p[0]).astype(np.float32), p[1]) for p in (train, val, test)]
     return make_bundle(info, parts, feature_names=[str(f) for f in d.feature_names])
 
 

@@ -141,4 +141,7 @@ def load_dataset(cfg: DataConfig | str) -> DataBundle:
 
 @lru_cache(maxsize=8)
 def _load_cached(cfg: DataConfig) -> DataBundle:
-    return DATASETS.build(cfg.name, cfg=cfg)
+    bundle = DATASETS.build(cfg.name, cfg=cfg)
+    if not cfg.standardize:  # no statistics: the model's Standardize layer passes raw inputs through
+        bundle.mean, bundle.std = (), ()
+    return bundle

@@ -57,7 +57,7 @@ MODELS.register("conv1d")(ModelSpec(
     {"depth": 2, "width": 16, "kernel_size": 5},
 ))
 MODELS.register("transformer")(ModelSpec(
-    transformer, SEQUENCE_KINDS, ("depth", "width", "activation", "heads", "dropout"),
+    transformer, SEQUENCE_KINDS, ("depth", "width", "activation", "heads", "dropout", "positions"),
     {"depth": 2, "width": 32, "activation": "gelu", "heads": 2},
 ))
 MODELS.register("vit")(ModelSpec(
@@ -87,7 +87,8 @@ def build_model(cfg: ModelConfig, data: DataBundle, *, seed: int | None = None) 
     kwargs = {"depth": cfg.depth, "width": cfg.width, "act": cfg.activation, "batch_norm": cfg.batch_norm,
               "layer_norm": cfg.layer_norm,
               "dropout": cfg.dropout, "kernel_size": cfg.kernel_size, "pooling": cfg.pooling,
-              "bidirectional": cfg.bidirectional, "heads": cfg.heads, "patch_size": cfg.patch_size}
+              "bidirectional": cfg.bidirectional, "heads": cfg.heads, "patch_size": cfg.patch_size,
+              "positions": cfg.positions}
     kwargs = {k: v for k, v in kwargs.items() if ("activation" if k == "act" else k) in spec.options}
     with init_rng(seed):  # the seed alone decides the weights
         net = spec.build(input_shape=data.input_shape, num_classes=data.num_classes, **kwargs)

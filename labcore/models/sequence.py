@@ -79,14 +79,36 @@ def conv1d(*, input_shape: tuple[int, ...], num_classes: int, depth: int = 2, wi
     return nn.Sequential(*layers)
 
 
-class TokenEmbedding(nn.Module):
-    """(N, C, T) -> (N, 1 + T, D): a linear map of each step, a [CLS] token in front, learned positions."""
+POSITIONS = ("learned", "sinusoidal", "none")  # how a Transformer knows where a token stands
 
-    def __init__(self, channels: int, length: int, dim: int):
+
+def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
+    """(length, dim) fixed encoding of "Attention is all you need": PE[p, 2i] = sin(p / 10000^(2i/dim)),
+    PE[p, 2i+1] = cos(p / 10000^(2i/dim)); every position gets its own pattern of fast and slow waves."""
+    pos = torch.arange(length, dtype=torch.float32)[:, None]
+    rate = torch.pow(10000.0, -torch.arange(0, dim, 2, dtype=torch.float32) / dim)
+    pe = torch.zeros(length, dim)
+    pe[:, 0::2] = torch.sin(pos * rate)
+    pe[:, 1::2] = torch.cos(pos * rate[: dim // 2])
+    return pe
+
+
+class TokenEmbedding(nn.Module):
+    """(N, C, T) -> (N, 1 + T, D): a linear map of each step, a [CLS] token in front, plus position vectors:
+    learned (the default), the fixed sinusoidal ones, or none (then the model sees a bag of words)."""
+
+    def __init__(self, channels: int, length: int, dim: int, positions: str = "learned"):
         super().__init__()
+        if positions not in POSITIONS:
+            raise ValueError(f"positions must be one of {POSITIONS}, not {positions!r}")
+        self.positions = positions
         self.proj = nn.Linear(channels, dim)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos = nn.Parameter(torch.randn(1, length + 1, dim) * 0.02)
+        if positions == "learned":
+            self.pos = nn.Parameter(torch.randn(1, length + 1, dim) * 0.02)
+        else:  # a fixed buffer, so `pos` reads the same whichever kind the model uses
+            fixed = sinusoidal_positions(length + 1, dim) if positions == "sinusoidal" else torch.zeros(length + 1, dim)
+            self.register_buffer("pos", fixed[None], persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.proj(x.transpose(1, 2))
@@ -150,11 +172,11 @@ def _heads_for(width: int, heads: int) -> int:
 
 
 def transformer(*, input_shape: tuple[int, ...], num_classes: int, depth: int = 2, width: int = 32,
-                act: str = "gelu", heads: int = 2, dropout: float = 0.0) -> nn.Sequential:
+                act: str = "gelu", heads: int = 2, dropout: float = 0.0, positions: str = "learned") -> nn.Sequential:
     channels, length = input_shape
     heads = _heads_for(width, heads)
     blocks = [EncoderBlock(width, heads, act, dropout) for _ in range(depth)]
-    return nn.Sequential(TokenEmbedding(channels, length, width), *blocks, ClsPool(width),
+    return nn.Sequential(TokenEmbedding(channels, length, width, positions), *blocks, ClsPool(width),
                          nn.Linear(width, num_classes))
 
 

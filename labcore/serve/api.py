@@ -11,15 +11,19 @@ and open http://127.0.0.1:8000/docs to try it. POST /predict takes JSON:
     images: {"pixels": [[...], ...]} (C x H x W, or H x W for one channel, values in [0, 1])
             or {"png": "<base64 PNG>"} (resized to the model's input size)
 and answers {"prediction_index", "label", "confidence", "probabilities"}; a request the model cannot take gets
-HTTP 400 with {"error": "..."} saying what is wrong. GET /health says the service is up.
+HTTP 400 with {"error": "..."} saying what is wrong. GET /health says the service is up. GET /monitor lists
+summaries of the latest requests it answered (mean and spread of the input, predicted class, confidence: never
+the inputs themselves), for a monitoring job to scrape; ?since=N gives only those after request number N.
 """
 
 import base64
 import binascii
+import collections
 import io
 import json
 import math
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,11 +34,43 @@ MAX_BODY_BYTES = 1_000_000  # a request larger than this is refused before it is
 MAX_VALUES = 100_000  # numbers in one request
 MAX_ABS_VALUE = 1e6  # |feature| above this is a typo or an attack, not a measurement
 MAX_PNG_PIXELS = 4096 * 4096
+MONITOR_SIZE = 2000  # GET /monitor: the service remembers this many of its latest requests, no more
 HERE = Path(__file__).resolve().parent
 
 
 class InputError(ValueError):
     """A request the model cannot take: the service answers HTTP 400 with this message."""
+
+
+class RequestLog:
+    """Summaries of the latest `size` requests answered (a ring buffer: memory stays bounded however long the
+    service runs), safe to write from many threads. Each row: request number, time, mean and standard deviation
+    of the input's values (for images: brightness and contrast), predicted class index, its probability."""
+
+    FIELDS = ("seq", "time", "mean", "std", "prediction", "confidence")
+
+    def __init__(self, size: int = MONITOR_SIZE):
+        self.size = size
+        self._rows: collections.deque = collections.deque(maxlen=size)
+        self._lock = threading.Lock()
+        self.served = 0
+
+    def add(self, x: torch.Tensor, index: int, confidence: float) -> None:
+        mean, std = float(x.mean()), float(x.std(correction=0))
+        with self._lock:
+            self.served += 1
+            self._rows.append((self.served, round(time.time(), 3), mean, std, int(index), float(confidence)))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+    def snapshot(self, since: int = 0) -> dict:
+        """The rows after request number `since`, column by column, with the buffer's size and the count served."""
+        with self._lock:
+            rows = [r for r in self._rows if r[0] > since]
+            served = self.served
+        return {"size": self.size, "served": served, **{f: [r[i] for r in rows] for i, f in enumerate(self.FIELDS)}}
 
 
 def load_model(source: str | Path | bytes) -> torch.jit.ScriptModule:
@@ -145,13 +181,14 @@ def predict(model: torch.jit.ScriptModule, x: torch.Tensor, classes: list[str]) 
 
 
 def create_app(model: torch.jit.ScriptModule, meta: dict):
-    """The FastAPI app: POST /predict, GET /health, and the OpenAPI docs at /docs."""
+    """The FastAPI app: POST /predict, GET /health, GET /monitor, and the OpenAPI docs at /docs."""
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
     data = meta["dataset"]
     classes = [str(c) for c in data["classes"]]
     lock = threading.Lock()  # one forward pass at a time: the model is small, the machine may be shared
+    log = RequestLog()
     app = FastAPI(title=f"{meta.get('title', 'Lab model')}: {data['name']}", version=str(meta.get("created", "1")),
                   description=f"Classes: {', '.join(classes)}. Input shape: {data['input_shape']}. {data.get('input', '')}")
 
@@ -171,6 +208,7 @@ def create_app(model: torch.jit.ScriptModule, meta: dict):
             return JSONResponse({"error": str(e)}, status_code=400)
         with lock:
             answer = predict(model, x, classes)
+        log.add(x, answer["prediction_index"], answer["probabilities"][answer["label"]])
         return JSONResponse(answer)
 
     extra = {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
@@ -182,6 +220,11 @@ def create_app(model: torch.jit.ScriptModule, meta: dict):
     def health() -> dict:
         return {"status": "ok", "dataset": data["name"], "classes": classes, "input_shape": data["input_shape"]}
 
+    @app.get("/monitor", summary="Summaries of the latest requests answered (for drift monitoring)")
+    def monitor(since: int = 0) -> dict:
+        return log.snapshot(since)
+
+    app.state.monitor = log
     return app
 
 

@@ -51,6 +51,9 @@ class Contender:
     augment: AugmentConfig | None = None  # on-the-fly augmentation of its training batches (None: off)
     # A seeded, stratified share of the training set (labcore.data.stratified_subset); validation stays whole.
     train_fraction: float = 1.0
+    # The inputs as loaded, not standardised (DataConfig.standardize=False): same rows, same split.
+    raw_inputs: bool = False
+    seed: int | None = None  # its own initial weights from this seed (None: the race's); the batches stay the race's
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,17 @@ class RaceConfig:
     def model_of(self, i: int) -> ModelConfig:
         return self.contenders[i].model or self.model
 
+    def data_of(self, i: int) -> DataConfig:
+        return replace(self.data, standardize=False) if self.contenders[i].raw_inputs else self.data
+
+    def seed_of(self, i: int) -> int:
+        seed = self.contenders[i].seed
+        return self.train.seed if seed is None else seed
+
     def solo(self, i: int) -> RunConfig:
         """Contender i as an ordinary training run: what it would do trained alone (same seed, same batches;
-        a contender on random labels has no such run)."""
-        return RunConfig(data=self.data, model=self.model_of(i), optim=self.contenders[i].optim,
+        a contender on random labels, or with its own initial seed, has no such run)."""
+        return RunConfig(data=self.data_of(i), model=self.model_of(i), optim=self.contenders[i].optim,
                          train=replace(self.train, batch_size=self.batch_size(i)))
 
     def validate(self) -> None:
@@ -100,28 +110,34 @@ class Race:
         cfg.validate()
         self.cfg, self.data, self.callbacks = cfg, data, list(callbacks)
         device = pick_device(cfg.train.device)
-        # exactly the initial weights a Trainer with this seed starts from (one template per network raced)
+        # exactly the initial weights a Trainer with this seed starts from (one template per network, seed and
+        # input scaling raced); a contender on raw inputs gets the same rows unstandardised
+        raw = any(c.raw_inputs for c in cfg.contenders) and cfg.data.standardize
+        bundles = {False: data, True: load_dataset(replace(cfg.data, standardize=False)) if raw else data}
         models = list(dict.fromkeys(cfg.model_of(i) for i in range(len(cfg.contenders))))
-        templates = {m: build_model(m, data, seed=cfg.train.seed).to(device) for m in models}
-        self.template = templates.get(cfg.model, templates[models[0]])
-        tensors = tuple(t.to(device) for t in (data.x_train, data.y_train, data.x_val, data.y_val))
-        # A heat: the contenders that share a batch size, a network, labels and augmentation (the same batches
-        # in every heat).
+        starts = sorted({(models.index(cfg.model_of(i)), cfg.seed_of(i), c.raw_inputs)
+                         for i, c in enumerate(cfg.contenders)})
+        templates = {k: build_model(models[k[0]], bundles[k[2]], seed=k[1]).to(device) for k in starts}
+        self.template = next((templates[k] for k in starts if models[k[0]] == cfg.model), templates[starts[0]])
+        tensors = {r: tuple(t.to(device) for t in (b.x_train, b.y_train, b.x_val, b.y_val)) for r, b in bundles.items()}
+        # A heat: the contenders that share a batch size, a start (network, seed, scaling), labels and augmentation
+        # (the same batches in every heat).
         augments = list(dict.fromkeys(c.augment for c in cfg.contenders))
 
-        def kind(i: int) -> tuple[int, int, bool, int, float]:
+        def kind(i: int) -> tuple[int, tuple[int, int, bool], bool, int, float]:
             c = cfg.contenders[i]
-            return (cfg.batch_size(i), models.index(cfg.model_of(i)), c.random_labels, augments.index(c.augment),
-                    c.train_fraction)
+            return (cfg.batch_size(i), (models.index(cfg.model_of(i)), cfg.seed_of(i), c.raw_inputs), c.random_labels,
+                    augments.index(c.augment), c.train_fraction)
 
         self.heats = []
-        for size, m, shuffled, a, share in sorted({kind(i) for i in range(len(cfg.contenders))}):
+        for size, start, shuffled, a, share in sorted({kind(i) for i in range(len(cfg.contenders))}):
             augment = augments[a] and build_augment(augments[a], data.input_shape, seed=cfg.train.seed + 2)
-            heat_tensors = _shuffled(tensors, cfg.train.seed) if shuffled else tensors
+            heat_tensors = tensors[start[2]]
+            heat_tensors = _shuffled(heat_tensors, cfg.train.seed) if shuffled else heat_tensors
             if share < 1:
                 heat_tensors = _subset(heat_tensors, share, cfg.data.seed)
-            self.heats.append(Heat(templates[models[m]], [(i, c.optim) for i, c in enumerate(cfg.contenders)
-                                                          if kind(i) == (size, m, shuffled, a, share)],
+            self.heats.append(Heat(templates[start], [(i, c.optim) for i, c in enumerate(cfg.contenders)
+                                                      if kind(i) == (size, start, shuffled, a, share)],
                                    size, heat_tensors, cfg.train, data.num_classes, augment=augment or None))
         self.lanes: list[Lane] = sorted((lane for h in self.heats for lane in h.lanes), key=lambda lane: lane.index)
         self.should_stop = False

@@ -52,7 +52,7 @@ def test_home_lists_every_lesson_in_order_with_its_demonstrations():
     assert _links(at)[: len(demos)] == demos
     assert len(_links(at)) == len(demos) + len(PAGES)  # + a card per page
     text = " ".join(m.value for m in at.markdown)
-    assert "Not in the lab yet: the same model written in Keras next to the PyTorch script" in text  # lesson 16
+    assert "Not in the lab yet: the speed-up of float16 on a GPU's tensor cores" in text  # lesson 18
 
 
 def test_home_links_keep_the_language_and_presentation_mode():

@@ -32,8 +32,9 @@ def page() -> AppTest:
 def test_every_panel_draws_and_the_widgets_offer_what_the_link_offers(page):
     at = page
     assert [t.label for t in at.tabs] == ["Perceptron", "Activations", "Depth", "Universal approximation", "Losses",
-                                          "Backpropagation"]
-    assert len(_charts(at)) == 6  # perceptron, activation, depth, loss, cross-entropy, graph
+                                          "Backpropagation", "ML vs DL"]
+    # perceptron, activation, depth, loss, cross-entropy, graph; ML vs DL: features, shuffled images, loop, batch
+    assert len(_charts(at)) == 10
     values, _ = links.read("neurons", {})
     assert_widgets_offer_the_link(at, "neurons", "nr.", skip=("panel", "approx.points"))  # points: "your points" only
     text = " ".join(m.value for m in at.markdown)

@@ -30,6 +30,7 @@ SETTINGS = {
     "precision": ("pr.number", "number", "number=0.25"),
     "runs": ("rn.limit", "number", "limit=50"),
     "sweep": ("sw.epochs", "slider", "epochs=5"),
+    "beyond": ("by.seg.epochs", "slider", "seg.epochs=6"),
 }
 
 

@@ -31,7 +31,7 @@ def test_every_page_is_registered_in_main_and_has_a_file():
 def test_presets_have_unique_slugs_real_pages_and_known_lessons():
     ids = [p.id for p in PRESETS]
     assert len(ids) == len(set(ids))
-    assert 25 <= len(PRESETS) <= 90
+    assert 25 <= len(PRESETS) <= 110
     known = {x.id for x in LESSONS}
     for p in PRESETS:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", p.id), p.id

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from app import deploy_lessons, deploy_traffic, present
+from app.export_panel import check_text, size_text
 from app.state import lang, lease, readable, registry, tr
 from app.tasks import background
 from labcore import links
@@ -65,32 +66,15 @@ def _stem(job: TrainingJob) -> str:
 
 
 # -- save -----------------------------------------------------------------------------------------------
-def _check_text(bundle: Bundle, fmt: str) -> str:
-    if fmt in bundle.errors:
-        return tr("serve.check_failed", reason=bundle.errors[fmt])
-    check = bundle.checks.get(fmt)
-    if check is None:
-        return "–"
-    if check.skipped == "onnxruntime":
-        return tr("serve.check_not_checked")
-    if check.skipped == "error":
-        return tr("serve.check_failed", reason=check.error)
-    return tr("serve.check_ok" if check.ok else "serve.check_bad", diff=check.max_abs_diff)
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024:,.1f} KB" if n < 1024**2 else f"{n / 1024**2:,.2f} MB"
-
-
 def _save(job: TrainingJob, bundle: Bundle, zipped: bytes) -> None:
     rows = [{tr("serve.col_file"): name, tr("serve.col_format"): tr(f"serve.format_{FORMAT_OF.get(name, 'script')}"),
-             tr("serve.col_size"): _size(size), tr("serve.col_check"): _check_text(bundle, FORMAT_OF.get(name, ""))}
+             tr("serve.col_size"): size_text(size), tr("serve.col_check"): check_text(bundle, FORMAT_OF.get(name, ""))}
             for name, size in bundle.sizes().items()]
     rows += [{tr("serve.col_file"): FILES[fmt], tr("serve.col_format"): tr(f"serve.format_{fmt}"),
-              tr("serve.col_size"): "–", tr("serve.col_check"): _check_text(bundle, fmt)} for fmt in bundle.errors]
+              tr("serve.col_size"): "–", tr("serve.col_check"): check_text(bundle, fmt)} for fmt in bundle.errors]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption(tr("serve.check_caption", rows=min(CHECK_ROWS, len(job.trainer.data.y_test)), tol=TOLERANCE))
-    st.download_button(tr("serve.download_bundle", size=_size(len(zipped))), zipped, file_name=f"{_stem(job)}_model.zip",
+    st.download_button(tr("serve.download_bundle", size=size_text(len(zipped))), zipped, file_name=f"{_stem(job)}_model.zip",
                        mime="application/zip", key="deploy.download_bundle", icon=":material/download:")
     st.caption(tr("serve.metadata_caption"))
     st.json(bundle.meta, expanded=1)

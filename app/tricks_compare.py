@@ -118,31 +118,26 @@ def _result(c: cm.Comparison, job) -> None:
     st.subheader(tr("tricks.cmp.verdict_title"))
     st.success(cm.verdict(c, standings, lang(), race=job.race), icon=":material/fact_check:")
     if c.name == "regularisation" and any(s.epochs for s in standings):
-        rows = cm.regularisation_rows(c, standings, lang())
-        frame = pd.DataFrame({tr("tricks.cmp.col_name"): [r["name"] for r in rows],
-                              tr("tricks.cmp.col_train"): [r["train"] for r in rows],
-                              tr("tricks.cmp.col_val"): [r["val"] for r in rows],
-                              tr("tricks.cmp.col_gap"): [100 * r["gap"] for r in rows]})
-        st.dataframe(frame, hide_index=True, width="stretch", column_config={
-            tr("tricks.cmp.col_train"): st.column_config.NumberColumn(format="percent"),
-            tr("tricks.cmp.col_val"): st.column_config.NumberColumn(format="percent"),
-            tr("tricks.cmp.col_gap"): st.column_config.NumberColumn(format="%.1f"),
-        })
+        _gap_table(cm.regularisation_rows(c, standings, lang()))
         st.caption(tr("tricks.cmp.table_caption", patience=cm.PATIENCE))
     if c.name == "data_size" and any(s.epochs for s in standings):
-        rows = cm.size_rows(c, standings, lang())
-        frame = pd.DataFrame({tr("tricks.cmp.col_name"): [r["name"] for r in rows],
-                              tr("tricks.cmp.col_examples"): [r["n"] for r in rows],
-                              tr("tricks.cmp.col_train"): [r["train"] for r in rows],
-                              tr("tricks.cmp.col_val"): [r["val"] for r in rows],
-                              tr("tricks.cmp.col_gap"): [100 * r["gap"] for r in rows]})
-        st.dataframe(frame, hide_index=True, width="stretch", column_config={
-            tr("tricks.cmp.col_train"): st.column_config.NumberColumn(format="percent"),
-            tr("tricks.cmp.col_val"): st.column_config.NumberColumn(format="percent"),
-            tr("tricks.cmp.col_gap"): st.column_config.NumberColumn(format="%.1f"),
-        })
+        _gap_table(cm.size_rows(c, standings, lang()), examples=True)
         st.caption(tr("tricks.cmp.size_caption"))
     if c.name == "ensemble" and job.race is not None:
         tricks_ensemble.section(c, job.race)
     if c.name == "rotation" and job.race is not None:
         tricks_rotation.section(c, job.race)
+
+
+def _gap_table(rows: list[dict], examples: bool = False) -> None:
+    """Train and validation accuracy per contender and the gap between them (with the training-set size)."""
+    columns = {tr("tricks.cmp.col_name"): [r["name"] for r in rows]}
+    if examples:
+        columns[tr("tricks.cmp.col_examples")] = [r["n"] for r in rows]
+    columns |= {tr("tricks.cmp.col_train"): [r["train"] for r in rows], tr("tricks.cmp.col_val"): [r["val"] for r in rows],
+                tr("tricks.cmp.col_gap"): [100 * r["gap"] for r in rows]}
+    st.dataframe(pd.DataFrame(columns), hide_index=True, width="stretch", column_config={
+        tr("tricks.cmp.col_train"): st.column_config.NumberColumn(format="percent"),
+        tr("tricks.cmp.col_val"): st.column_config.NumberColumn(format="percent"),
+        tr("tricks.cmp.col_gap"): st.column_config.NumberColumn(format="%.1f"),
+    })

@@ -32,6 +32,18 @@ def ray_local():
 
 
 @pytest.fixture
+def one_thread():
+    """Torch on one thread for the test: the machine is shared, and tiny models run faster on one core than on two
+    that other tests also use (the lab's background jobs run on one thread too)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def no_network(monkeypatch):
     """Any DNS lookup or connection fails at once, so nothing can download (or wait on) anything."""
 

@@ -230,9 +230,10 @@ def windows_figure(windows: list[Window], *, alpha: float = ALPHA, lang: str = "
     """KS p-value per window and feature on a log axis, the alarm threshold dashed, flagged windows marked."""
     x = list(range(1, len(windows) + 1))
     colors = {"mean": "#2F6FB0", "std": "#E67E22", "confidence": "#8E44AD"}
+    # a p-value below the floor is drawn at the floor; the hover still gives the true value
     data = [go.Scatter(x=x, y=[max(w.p[f], P_FLOOR) for w in windows], mode="lines+markers", line={"color": colors[f]},
-                       name=t(f"serve.traffic.feature_{f}", lang),
-                       hovertemplate=t("serve.traffic.window", lang) + " %{x}: p = %{y:.2g}<extra></extra>")
+                       name=t(f"serve.traffic.feature_{f}", lang), customdata=[w.p[f] for w in windows],
+                       hovertemplate=t("serve.traffic.window", lang) + " %{x}: p = %{customdata:.2g}<extra></extra>")
             for f in FEATURES]
     limit = alpha / len(FEATURES)
     data.append(go.Scatter(x=[0.5, len(windows) + 0.5], y=[limit] * 2, mode="lines", hoverinfo="skip",

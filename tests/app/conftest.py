@@ -96,6 +96,21 @@ def pause_resume_stop(at: AppTest, prefix: str, job: Callable[[AppTest], object]
     assert any("Stopped" in i.value for i in at.info)
 
 
+def wait_done(at: AppTest, key: str, timeout: float = 120.0) -> None:
+    """Wait for the job whose id the session keeps under `key` to end, then run the page once more."""
+    from app.state import registry
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = registry().get(at.session_state[key])
+        if job is not None and job.done:
+            at.run()
+            assert not at.exception, at.exception
+            return
+        time.sleep(0.2)
+    raise AssertionError("the job did not finish in time")
+
+
 def job_of(at: AppTest, key: str):
     """The registry's job whose id the page keeps in session state under `key`."""
     from app.state import registry

@@ -3,28 +3,12 @@ causal-mask section, and the Positions tab (sinusoidal encoding, with / without 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import open_linked, open_page
+from tests.app.conftest import open_linked, open_page, wait_done
 
 pytestmark = pytest.mark.usefixtures("fresh_registry")
-
-
-def _wait_done(at: AppTest, key: str, timeout: float = 120.0) -> None:
-    from app.state import registry
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        job = registry().get(at.session_state[key])
-        if job is not None and job.done:
-            at.run()
-            assert not at.exception, at.exception
-            return
-        time.sleep(0.2)
-    raise AssertionError("the job did not finish in time")
 
 
 def _text(at: AppTest) -> str:
@@ -35,7 +19,7 @@ def test_typed_sentence_drives_prediction_maps_and_the_causal_mask():
     at = open_page("views/attention.py")
     at.slider(key="att.text_epochs").set_value(6).run()
     at.button(key="att.text_job.train").click().run()
-    _wait_done(at, "att.text_job")
+    wait_done(at, "att.text_job")
     assert "The words this model knows" in _text(at) and "solutions" in _text(at)
     assert any(s.value == "The causal mask" for s in at.subheader)
     assert "keeps its row" in _text(at)
@@ -59,7 +43,7 @@ def test_positions_tab_draws_the_encoding_and_trains_with_and_without_positions(
     assert "Train the Transformer on the Sentences tab" in "\n".join(i.value for i in at.info)
     assert "at best about" in _text(at)
     at.button(key="att.pe_job.train").click().run()
-    _wait_done(at, "att.pe_job")
+    wait_done(at, "att.pe_job")
     table = at.table[0].value
     assert list(table.iloc[:, 0]) == ["learned positions", "sinusoidal positions", "no positions"]
     assert "Without positions the model reached" in _text(at)

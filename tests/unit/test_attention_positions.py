@@ -81,15 +81,10 @@ def test_order_blind_ceiling_of_the_agreement_task():
     assert 0.3 < share < 0.6
 
 
-def test_without_positions_the_model_stays_below_the_ceiling_and_with_them_it_learns():
+def test_without_positions_the_model_stays_below_the_ceiling_and_with_them_it_learns(one_thread):
     accs = {}
     data = load_dataset(DataConfig(name="agreement"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: one thread is faster than several on a busy machine
-    try:
-        _train_both(data, accs)
-    finally:
-        torch.set_num_threads(threads)
+    _train_both(data, accs)
     ceiling = 1 - mixed_number_share(data.extras["ids_test"], data.extras["vocab"]) / 2
     assert accs["learned"] > 0.95
     assert accs["none"] < ceiling + 0.05 and accs["none"] < accs["learned"] - 0.15

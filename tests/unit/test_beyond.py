@@ -81,8 +81,7 @@ def test_models_give_a_logit_per_pixel_and_a_class_and_box():
     assert logits.shape == (2, 4) and box.shape == (2, 4) and float(box.min()) >= 0 and float(box.max()) <= 1
 
 
-def test_segmentation_trains_and_scores_the_test_set():
-    torch.set_num_threads(1)
+def test_segmentation_trains_and_scores_the_test_set(one_thread):
     out = fit(BeyondConfig(task="segment", epochs=2, n_train=256))
     assert [h.epoch for h in out.history] == [0, 1, 2] and out.epochs == 2
     assert out.last.test_loss < 0.75 * out.history[0].test_loss
@@ -94,8 +93,7 @@ def test_segmentation_trains_and_scores_the_test_set():
     assert len(gallery.layout.annotations) == 24  # a title per tile: 8 images, 8 true masks, 8 predictions
 
 
-def test_detection_learns_boxes_and_splits_its_loss():
-    torch.set_num_threads(1)
+def test_detection_learns_boxes_and_splits_its_loss(one_thread):
     out = fit(BeyondConfig(task="detect", epochs=4, n_train=256))
     first, last = out.history[0], out.last
     assert first.iou < 0.05 and last.iou > 0.3  # the untrained box head outputs a box in the middle at size ~0

@@ -20,13 +20,7 @@ from labcore.train.trainer import Trainer
 from labcore.tricks import compare as cm
 from labcore.viz.race import race_figure
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the machine is shared: tests stay on one core
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -22,13 +22,7 @@ from labcore.tricks import compare as cm
 from labcore.tricks import figures
 from labcore.tricks import rotation as rot
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the machine is shared: tests stay on one core
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -18,14 +18,7 @@ from labcore.tricks import compare as cm
 from labcore.tricks import ensemble as ens
 from labcore.tricks import scaling
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The races run in this thread: one core of the shared machine, as a background job would use."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_standardize_off_keeps_the_raw_features_and_the_same_split():

@@ -86,9 +86,10 @@ def results(table: T.Tabular, result: T.Comparison, encoding: str, key: str) -> 
     names = [_model(s.model) for s in shown]
     col_time = tr("evaluation.col_seconds")
     if table.kind == "classification":
-        data = {tr("evaluation.col_model"): names, tr("evaluation.col_accuracy"): [s.accuracy for s in shown],
-                tr("evaluation.col_balanced"): [s.balanced_accuracy for s in shown]}
-        fmt = {tr("evaluation.col_accuracy"): "percent", tr("evaluation.col_balanced"): "percent"}
+        # percentages with one decimal each (streamlit's "percent" drops trailing zeros: 64.29 %, 64.5 %)
+        data = {tr("evaluation.col_model"): names, tr("evaluation.col_accuracy"): [100 * s.accuracy for s in shown],
+                tr("evaluation.col_balanced"): [100 * s.balanced_accuracy for s in shown]}
+        fmt = {tr("evaluation.col_accuracy"): "%.1f %%", tr("evaluation.col_balanced"): "%.1f %%"}
         if table.positive is not None:
             data[tr("evaluation.tables.col_pr_auc")] = [s.pr_auc for s in shown]
             fmt[tr("evaluation.tables.col_pr_auc")] = "%.3f"

@@ -152,11 +152,12 @@ def waterfall_figure(values: np.ndarray, base: float, feature_names: list[str], 
                         "range": [float(ends.min()) - pad, float(ends.max()) + pad]}, "showlegend": False,
               "shapes": [{"type": "line", "x0": v, "x1": v, "yref": "paper", "y0": 0, "y1": 1,
                           "line": {"dash": "dot", "color": NEUTRAL_COLOR}} for v in (base, total)],
-              "annotations": [{"x": base, "y": 1.02, "yref": "paper", "showarrow": False, "yanchor": "bottom",
-                               "text": t("explain.viz.expected_output", lang, value=base)},
-                              {"x": total, "y": -0.02, "yref": "paper", "showarrow": False, "yanchor": "top",
-                               "text": t("explain.viz.this_output", lang, value=total)}],
-              "margin": {"t": 40, "b": 40}}
+              # both labels above the bars, one line apart (below, f(x) sat on the axis's tick labels)
+              "annotations": [{"x": base, "y": 1.0, "yref": "paper", "yshift": 22, "showarrow": False,
+                               "yanchor": "bottom", "text": t("explain.viz.expected_output", lang, value=base)},
+                              {"x": total, "y": 1.0, "yref": "paper", "yshift": 2, "showarrow": False,
+                               "yanchor": "bottom", "text": t("explain.viz.this_output", lang, value=total)}],
+              "margin": {"t": 64, "b": 40}}
     return styled_figure([fig], layout, height=100 + 28 * len(steps))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from app import export_panel
 from app.compare import job_buttons, live_panel
 from app.state import current_job, lang, tr
 from app.widgets import waiting_notice
@@ -110,5 +111,6 @@ def panel(task: str) -> None:
             st.error(job.error.message(lang()), icon=":material/error:")
         elif job.result is not None:
             _results(task, job)
+            export_panel.beyond(job, f"{K}{TAB[task]}.export")
     if task == "detect":
         _nms()

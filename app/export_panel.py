@@ -1,6 +1,7 @@
 """Save a trained model, on any page: one zip with the state dict, TorchScript, ONNX and metadata.json, each file's
 size and its round trip (the reloaded file's outputs against the live model's). The bundle is labcore.serve.bundle's,
-the Train page's too; this is its table and download for the Sequences, Autoencoders and Transfer pages."""
+the Train page's too; this is its table and download for the Sequences, Autoencoders, Transfer, Attention,
+Beyond classification and Optimizer race pages."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.state import tr
+from app.state import lang, tr
 from app.tasks import background
 from labcore.serve.bundle import (
     CHECK_ROWS,
@@ -118,3 +119,58 @@ def transfer(job: Any, key: str) -> None:
     made = background(("export_bundle", job.id), tr("serve.preparing"), _zipped, transfer_bundle, job)
     if made is not None:
         _files(*made, rows=min(CHECK_ROWS, len(data.y_test)), file_name=f"transfer-{job.id}.zip", key=key)
+
+
+def attention(job: Any, key: str) -> None:
+    """The Attention page: the trained toy-sentence Transformer or tiny ViT (the job's one contender)."""
+    c = job.contenders[0] if job.contenders else None
+    if not job.done or c is None or c.trainer is None:
+        return
+    with st.expander(tr("export.title"), icon=":material/save:"):
+        text = job.data.info.kind == "tokens"
+        shape = tuple(int(n) for n in job.data.input_shape)
+        st.caption(tr("export.attention_text_intro", length=shape[-1], vocab=shape[0]) if text
+                   else tr("export.attention_vit_intro", shape=", ".join(map(str, shape))))
+        made = background(("export_bundle", job.id, 0), tr("serve.preparing"), _zipped, contender_bundle, job, 0)
+        if made is not None:
+            _files(*made, rows=min(CHECK_ROWS, len(job.data.y_test)), file_name=f"{job.data.name}_{c.name}_model.zip",
+                   key=key)
+
+
+def beyond(job: Any, key: str) -> None:
+    """The Beyond classification page: the trained segmenter (mask logits) or detector (class logits and box)."""
+    from labcore.beyond.export import beyond_bundle
+
+    out = getattr(job, "result", None)
+    if not job.done or out is None or out.model is None:
+        return
+    with st.expander(tr("export.title"), icon=":material/save:"):
+        st.caption(tr(f"export.beyond_{job.config.task}_intro"))
+        made = background(("export_bundle", job.id), tr("serve.preparing"), _zipped, beyond_bundle, job.config, out)
+        if made is not None:
+            name = "unet" if job.config.task == "segment" else "detector"
+            _files(*made, rows=min(CHECK_ROWS, len(out.iou)), file_name=f"shapes_{name}_model.zip", key=key)
+
+
+def race(job: Any, key: str) -> None:
+    """The Optimizer race page: pick a contender (one that did not diverge) and save its network as trained."""
+    from labcore.serve.bundle import race_bundle
+    from labcore.viz.race import contender_labels
+
+    if not job.done or getattr(job, "race", None) is None:
+        return
+    ready = [s.index for s in job.standings() if s.epochs and s.status != "diverged"]
+    if not ready:
+        return
+    with st.expander(tr("export.race_title"), icon=":material/save:"):
+        st.caption(tr("export.race_intro"))
+        labels = contender_labels(job.config, lang())
+        i = st.selectbox(tr("export.pick_contender"), ready, key=key + ".model", index=None,
+                         placeholder=tr("export.pick_none"), format_func=lambda k: f"{k + 1}. {labels[k]}")
+        if i is None:  # nothing is built before a pick: most races are not saved
+            return
+        made = background(("export_bundle", job.id, i), tr("serve.preparing"), _zipped, race_bundle, job, i)
+        if made is not None:
+            data = job.race.data
+            _files(*made, rows=min(CHECK_ROWS, len(data.y_test)), file_name=f"race_{data.name}_contender{i + 1}.zip",
+                   key=key)

@@ -36,9 +36,10 @@ log = logging.getLogger(__name__)
 
 EXPERIMENT = "deep-learning-visual-lab"
 EXTRA = "tracking"  # pip install -e ".[tracking]"
-PAGES = ("train", "race", "transfer", "sequences", "autoencoders")  # the pages whose runs are recorded (`RECORDS`)
+PAGES = ("train", "race", "transfer", "sequences", "autoencoders", "attention", "beyond")  # recorded (`RECORDS`)
 EPOCH_METRICS = ("loss", "acc", "val_loss", "val_acc", "lr", "seconds", "samples_per_s",
-                 "recon", "kl", "val_recon", "val_kl")  # the last four: an autoencoder's
+                 "recon", "kl", "val_recon", "val_kl",  # an autoencoder's
+                 "eval_loss", "iou", "dice", "eval_acc", "hits", "cls_loss", "box_loss")  # Beyond's, on the test set
 STATUS = {"finished": "FINISHED", "stopped": "KILLED", "diverged": "FAILED"}  # the job's end, as MLflow's
 MAX_BATCH = 1000  # metrics per MLflow log_batch call
 SEARCH_MAX = 5000  # runs read for the page (filtered afterwards)
@@ -257,6 +258,59 @@ def autoencoder_record(job: Any) -> list[RunRecord]:
                       name=f"{cfg.model} · {cfg.data.name} · k={cfg.latent_dim} · adam {cfg.lr:g}")]
 
 
+def attention_records(job: Any) -> list[RunRecord]:
+    """An Attention-page run (labcore.train.compare.AttentionJob): the toy-sentence Transformer or the tiny ViT, its
+    setup as a Train-style config plus the tab it came from (the Attention page's link), curves and test scores."""
+    data = job.data
+    if data is None:
+        return []
+    start, end = _times(job)
+    out = []
+    for i, c in enumerate(job.contenders):
+        epochs = [dict(r) for r in c.trainer.log.epochs] if c.trainer is not None else []
+        if not epochs:
+            continue
+        run = job.config.run(i)
+        status = c.status if c.status in STATUS else job.status
+        tags = {"page": "attention", "dataset": data.name, "model": run.model.name, "optimizer": run.optim.name,
+                "status": status, "kind": job.kind, "comparison": job.id}
+        panel = "vit" if run.model.name == "vit" else "text"
+        final = {"epochs_run": len(epochs), "test_loss": c.test_loss, "test_accuracy": c.test_acc}
+        out.append(RunRecord("attention", flatten(run) | {"attention.panel": panel}, tags, epochs, _finite(final),
+                             status, start, end,
+                             name=f"{run.model.name} · {data.name} · {run.optim.name} {run.optim.lr:g}"))
+    return out
+
+
+def beyond_record(job: Any) -> list[RunRecord]:
+    """A Beyond-classification run (labcore.beyond.train.BeyondJob): its BeyondConfig, per epoch the training loss
+    and the test set's loss and scores (mask IoU and Dice, or box IoU, class accuracy and hits), then the last."""
+    cfg, scores = job.config, job.scores()
+    if len(scores) < 2:  # stopped before the first epoch ended (the first row is the untrained net's)
+        return []
+    segment = cfg.task == "segment"
+    epochs = []
+    for s in scores:
+        row = {"epoch": s.epoch, "loss": s.train_loss, "eval_loss": s.test_loss, "iou": s.iou}
+        row |= {"dice": s.dice} if segment else {"eval_acc": s.accuracy, "hits": s.hits, "cls_loss": s.cls_loss,
+                                                 "box_loss": s.box_loss}
+        epochs.append(_finite(row))  # the untrained net has no training loss
+    last = scores[-1]
+    final: dict[str, Any] = {"epochs_run": last.epoch, "test_loss": last.test_loss}
+    final |= ({"test_iou": last.iou, "test_dice": last.dice} if segment else
+              {"test_box_iou": last.iou, "test_accuracy": last.accuracy, "test_hits": last.hits})
+    outcome = getattr(job, "result", None)
+    if outcome is not None:
+        final["train_seconds"] = outcome.seconds
+    start, end = _times(job)
+    model = "unet" if segment else "detector"
+    tags = {"page": "beyond", "dataset": "shapes", "model": model, "optimizer": "adam", "status": job.status,
+            "kind": job.kind, "task": cfg.task}
+    skips = "" if not segment else (" · skips" if cfg.skips else " · no skips")
+    return [RunRecord("beyond", flatten(cfg), tags, epochs, _finite(final), job.status, start, end,
+                      name=f"{model}{skips} · shapes {cfg.n_train} · adam {cfg.lr:g}")]
+
+
 def link_of(run: RunSummary) -> tuple[str, dict[str, str]] | None:
     """The page a recorded run opens on and the link query that sets its setup up there (None: no such page).
     Each page's link schema (labcore.links) takes the values it can use; a hand-edited store cannot break it."""
@@ -275,6 +329,16 @@ def link_of(run: RunSummary) -> tuple[str, dict[str, str]] | None:
                    "bidirectional": "model.bidirectional"})
         tab = "memory" if memory else "forecast"
         raw = {f"{tab}.{name}": p[key] for name, key in named.items() if key in p}
+    elif run.page == "attention":
+        vit = p.get("attention.panel") == "vit"
+        named = ({"data": "data.name", "epochs": "train.epochs", "width": "model.width"} if vit else
+                 {"data": "data.name", "epochs": "train.epochs", "layers": "model.depth", "heads": "model.heads"})
+        tab = "vit" if vit else "text"
+        raw = {"panel": tab} | {f"{tab}.{name}": p[key] for name, key in named.items() if key in p}
+    elif run.page == "beyond":
+        tab = "seg" if p.get("task") == "segment" else "det"
+        named = {"epochs": "epochs", "train": "n_train", "seed": "seed"} | ({"skips": "skips"} if tab == "seg" else {})
+        raw = {"panel": p.get("task", "segment")} | {f"{tab}.{name}": p[key] for name, key in named.items() if key in p}
     else:
         return None
     values, _ = links.read(run.page, raw)
@@ -296,6 +360,8 @@ RECORDS: list[tuple[Callable[[Any], bool], Callable[[Any], list[RunRecord]]]] = 
     (_exactly("labcore.transfer.job", "TransferJob"), transfer_records),
     (_exactly("labcore.train.compare", "SequencesJob"), sequences_records),
     (_exactly("labcore.autoencoders.train", "AutoencoderJob"), autoencoder_record),
+    (_exactly("labcore.train.compare", "AttentionJob"), attention_records),
+    (_exactly("labcore.beyond.train", "BeyondJob"), beyond_record),
 ]
 
 

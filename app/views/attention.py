@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import attention_mask, attention_positions, attention_steps, links
+from app import attention_mask, attention_positions, attention_steps, export_panel, links
 from app.compare import job_buttons, job_error, live_panel, progress_line
 from app.state import data_preview, lang, tr
 from labcore.config import DataConfig
@@ -19,7 +19,7 @@ from labcore.data.sequences import MASK, PAD, tokens_of
 from labcore.explain.attention import attention_maps, attention_rollout, rollout_heatmaps
 from labcore.links import ATTENTION_PANELS, HEADS, IMAGE_SETS, TEXT_SETS, VIT_WIDTHS
 from labcore.models import default_config
-from labcore.train.compare import CompareConfig, CompareJob, compare_config, vit_config
+from labcore.train.compare import AttentionJob, CompareConfig, CompareJob, compare_config, vit_config
 from labcore.viz.attention import attention_heads_figure, query_layers_figure, rollout_overlay_figure
 from labcore.viz.sequences import compare_curves_figure
 
@@ -39,11 +39,12 @@ def _panel(cfg: CompareConfig, job_key: str, label: str, chart_key: str,
         runs = [(tr(f"models.{c.name}"), c.snapshot()[1]) for c in j.contenders]
         st.plotly_chart(compare_curves_figure(runs, metric="val_acc", lang=lang()), key=chart_key)
 
-    job = job_buttons(cfg, job_key, label)
+    job = job_buttons(cfg, job_key, label, AttentionJob)  # recorded in the run history as this page's
     live_panel(job_key, curves)
     if job is not None and job.done:
         job_error(job)
         results(job)
+        export_panel.attention(job, job_key + ".export")
 
 
 # -- sentences -------------------------------------------------------------------------------------------------

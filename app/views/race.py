@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app import links
+from app import export_panel, links
 from app.state import current_job, data_preview, lang, start_job, tr
 from app.widgets import BATCH_SIZES, LEARNING_RATES, pause_stop_buttons, polling_fragment, stale_notice, waiting_notice
 from labcore.config import DataConfig, OptimConfig, RunConfig
@@ -305,3 +305,4 @@ if job is not None and job.done:
             tr("race.col_state_per_weight"): st.column_config.NumberColumn(format="%.1f ×"),
         })
         st.caption(tr("race.leaderboard_help", target=job.config.target_acc))
+        export_panel.race(job, "race.export")  # each contender's network, as the race trained it

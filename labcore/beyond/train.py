@@ -64,6 +64,7 @@ class Outcome:
     history: list[EpochScores] = field(default_factory=list)
     seconds: float = 0.0
     epochs: int = 0  # epochs actually run (fewer when stopped)
+    model: torch.nn.Module | None = None  # the trained net (CPU), for "Save the model"
 
     @property
     def last(self) -> EpochScores:
@@ -149,7 +150,8 @@ def fit(cfg: BeyondConfig, job: BeyondJob | None = None) -> Outcome:
         scores, extra = evaluate(cfg, model, test, epoch, total / cfg.n_train)
         record(scores)
         done = epoch
-    return Outcome(cfg.task, test, history=history, seconds=time.perf_counter() - start, epochs=done, **extra)
+    return Outcome(cfg.task, test, history=history, seconds=time.perf_counter() - start, epochs=done, model=model.eval(),
+                   **extra)
 
 
 class BeyondJob(Job):

@@ -271,7 +271,7 @@ def build_bundle(model: nn.Module, cfg: RunConfig, data: DataBundle, outcome: An
 
 
 def contender_bundle(job: Any, index: int, *, now: _dt.datetime | None = None) -> Bundle:
-    """One model of a finished comparison (labcore.train.compare.CompareJob: the Sequences page)."""
+    """One model of a finished comparison (labcore.train.compare.CompareJob: the Sequences and Attention pages)."""
     c = job.contenders[index]
     metrics = {"loss": float(c.test_loss)}
     if not job.data.info.task == "regression":
@@ -368,3 +368,36 @@ def autoencoder_bundle(model: nn.Module, cfg: Any, data: DataBundle, outcome: An
 def read_metadata(zip_bytes: bytes) -> dict[str, Any]:
     with zipfile.ZipFile(io.BytesIO(zip_bytes)) as z:
         return json.loads(z.read(METADATA).decode("utf-8"))
+
+
+def race_bundle(job: Any, index: int, *, now: _dt.datetime | None = None) -> Bundle:
+    """Contender `index` of a finished optimizer race (labcore.train.race.RaceJob), as trained in the race (its
+    lane's weights and statistics), with its test scores measured here and what made it differ in metadata.json."""
+    from labcore.data import load_dataset
+
+    cfg, race = job.config, job.race
+    solo, c = cfg.solo(index), cfg.contenders[index]
+    data = load_dataset(solo.data) if c.raw_inputs and cfg.data.standardize else race.data
+    live = live_copy(race.contender_model(index), solo, data)
+    y = data.y_test
+    with torch.no_grad():  # in chunks: CIFAR-10's 10,000 test pictures at once would take a lot of memory
+        out = torch.cat([live(_scaled(data.x_test[i : i + 1024])) for i in range(0, len(y), 1024)])
+    metrics = {"accuracy": float((out.argmax(1) == y).float().mean()),
+               "loss": float(nn.functional.cross_entropy(out, y.long())), "test_rows": len(y)}
+
+    def reload(state: dict) -> nn.Module:
+        fresh = build_model(solo.model, data, seed=solo.train.seed + 1)
+        fresh.load_state_dict(state)
+        return fresh
+
+    meta = build_metadata(solo, data, None, metrics=metrics, now=now)
+    meta["race"] = {"contender": index + 1, "contenders": len(cfg.contenders), "random_labels": c.random_labels,
+                    "train_fraction": c.train_fraction, "initial_seed": cfg.seed_of(index),
+                    "augment": dataclasses.asdict(c.augment) if c.augment is not None else None,
+                    "note": "trained side by side with the other contenders on the same batches"}
+    return assemble(live, check_inputs(data), meta, tuple(data.input_shape), reload=reload)
+
+
+def _scaled(x: torch.Tensor) -> torch.Tensor:
+    """Rows as the model takes them (big image sets are kept as bytes), like check_inputs."""
+    return x.float() / 255 if x.dtype == torch.uint8 else x.float()

@@ -149,6 +149,12 @@ class SequencesJob(CompareJob):
     kind = "sequences"
 
 
+class AttentionJob(CompareJob):
+    """The Attention page's Transformer on toy sentences or tiny ViT: recorded in the run history as that page's."""
+
+    kind = "attention"
+
+
 def compare_config(data: DataConfig, models: list[ModelConfig] | tuple[ModelConfig, ...], *, epochs: int,
                    lr: float, batch_size: int = 64, seed: int = 0, clip_norm: float = 1.0,
                    step_delay: float = 0.0) -> CompareConfig:

@@ -51,6 +51,17 @@ def column(rows: list[dict], key: str) -> torch.Tensor:
     return torch.tensor([r[key] for r in rows], dtype=torch.float64)
 
 
+def assert_like_solo(race: Race, cfg: RaceConfig, data) -> None:
+    """Every contender's per-step loss and per-epoch validation accuracy equal a Trainer run of it alone (the race
+    has already run). Shared with the Training-tricks tests, whose contenders bring their own networks."""
+    for i, s in enumerate(race.standings()):
+        solo = Trainer(cfg.solo(i), data)
+        solo.fit()
+        steps, epochs = solo.log.snapshot()
+        torch.testing.assert_close(column(s.steps, "loss"), column(steps, "loss"), rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(column(s.epochs, "val_acc"), column(epochs, "val_acc"))
+
+
 # -- the engine -------------------------------------------------------------------------------------------
 def test_every_contender_starts_from_the_weights_a_solo_run_starts_from(digits):
     cfg = race_cfg("cnn", *(optimizer_defaults(n) for n in ("sgd", "adam", "lion")))

@@ -19,6 +19,7 @@ from labcore.train.race import Contender, Race, RaceConfig, Standing
 from labcore.train.trainer import Trainer
 from labcore.tricks import compare as cm
 from labcore.viz.race import race_figure
+from tests.unit.test_race import assert_like_solo, column
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -26,10 +27,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 @pytest.fixture(scope="module")
 def digits():
     return load_dataset("digits")
-
-
-def column(rows: list[dict], key: str) -> torch.Tensor:
-    return torch.tensor([r[key] for r in rows], dtype=torch.float64)
 
 
 def _race(name: str, epochs: int | None = None) -> tuple[cm.Comparison, list[Standing]]:
@@ -52,12 +49,7 @@ def test_a_contender_with_its_own_network_trains_as_that_network_would_alone(dig
     race = Race(cfg, digits)
     assert len(race.heats) == 2 and cfg.solo(1).model == bn and cfg.solo(0).model == plain
     race.fit()
-    for i, s in enumerate(race.standings()):
-        solo = Trainer(cfg.solo(i), digits)
-        solo.fit()
-        steps, epochs = solo.log.snapshot()
-        torch.testing.assert_close(column(s.steps, "loss"), column(steps, "loss"), rtol=1e-4, atol=1e-6)
-        torch.testing.assert_close(column(s.epochs, "val_acc"), column(epochs, "val_acc"))
+    assert_like_solo(race, cfg, digits)
 
 
 def test_random_labels_shuffle_the_training_labels_only(digits):

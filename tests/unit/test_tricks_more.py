@@ -17,10 +17,10 @@ from labcore.i18n import t
 from labcore.links import languages
 from labcore.models import build_model, default_config
 from labcore.train.race import Contender, Race, RaceConfig
-from labcore.train.trainer import Trainer
 from labcore.tricks import compare as cm
 from labcore.tricks import figures
 from labcore.tricks import rotation as rot
+from tests.unit.test_race import assert_like_solo
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -36,10 +36,6 @@ def _race(c: cm.Comparison, epochs: int | None = None):
     race = Race(c.race, load_dataset(c.race.data))
     race.fit()
     return c, race
-
-
-def column(rows: list[dict], key: str) -> torch.Tensor:
-    return torch.tensor([r[key] for r in rows], dtype=torch.float64)
 
 
 # -- layer norm in the model registry -------------------------------------------------------------------------
@@ -76,12 +72,7 @@ def test_a_layer_norm_contender_trains_as_it_would_alone(digits, name):
                                  Contender(adam)))
     race = Race(cfg, digits)
     race.fit()
-    for i, s in enumerate(race.standings()):
-        solo = Trainer(cfg.solo(i), digits)
-        solo.fit()
-        steps, epochs = solo.log.snapshot()
-        torch.testing.assert_close(column(s.steps, "loss"), column(steps, "loss"), rtol=1e-4, atol=1e-6)
-        torch.testing.assert_close(column(s.epochs, "val_acc"), column(epochs, "val_acc"))
+    assert_like_solo(race, cfg, digits)
 
 
 # -- a share of the training set --------------------------------------------------------------------------------

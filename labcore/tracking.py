@@ -23,7 +23,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,6 +204,14 @@ def transfer_records(job: Any) -> list[RunRecord]:
     return out
 
 
+def _ran(job: Any) -> Iterator[tuple[int, Any, list[dict], Any]]:
+    """(index, contender, its epoch rows, its Train-style config) of each contender of a comparison that ran an epoch."""
+    for i, c in enumerate(job.contenders):
+        epochs = [dict(r) for r in c.trainer.log.epochs] if c.trainer is not None else []
+        if epochs:
+            yield i, c, epochs, job.config.run(i)
+
+
 def sequences_records(job: Any) -> list[RunRecord]:
     """A Sequences comparison (labcore.train.compare.SequencesJob): one run per model, its setup as a Train-style
     config plus the tab and the models compared together (the Sequences page's link), tagged with the job's id."""
@@ -214,11 +222,7 @@ def sequences_records(job: Any) -> list[RunRecord]:
     models = ",".join(m.name for m in cfg.models)
     start, end = _times(job)
     out = []
-    for i, c in enumerate(job.contenders):
-        epochs = [dict(r) for r in c.trainer.log.epochs] if c.trainer is not None else []
-        if not epochs:
-            continue
-        run = cfg.run(i)
+    for i, c, epochs, run in _ran(job):
         final: dict[str, Any] = {"epochs_run": len(epochs), "test_loss": c.test_loss}
         if forecast and c.test_pred is not None:  # on the series' own scale, as the page's table shows it
             from labcore.data.sequences import forecast_scores, unscale
@@ -266,11 +270,7 @@ def attention_records(job: Any) -> list[RunRecord]:
         return []
     start, end = _times(job)
     out = []
-    for i, c in enumerate(job.contenders):
-        epochs = [dict(r) for r in c.trainer.log.epochs] if c.trainer is not None else []
-        if not epochs:
-            continue
-        run = job.config.run(i)
+    for _, c, epochs, run in _ran(job):
         status = c.status if c.status in STATUS else job.status
         tags = {"page": "attention", "dataset": data.name, "model": run.model.name, "optimizer": run.optim.name,
                 "status": status, "kind": job.kind, "comparison": job.id}

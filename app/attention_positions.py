@@ -13,7 +13,7 @@ from app.compare import job_buttons, job_error, live_panel, progress_line
 from app.state import current_job, data_preview, lang, tr
 from labcore.config import DataConfig
 from labcore.explain.positions import mixed_number_share, model_positions, position_similarity, sinusoidal_positions
-from labcore.links import PE_DIMS
+from labcore.links import PE_DIMS, PE_EPOCHS, PE_LENGTH
 from labcore.models import default_config
 from labcore.models.sequence import POSITIONS
 from labcore.train.compare import CompareConfig, CompareJob, compare_config
@@ -40,7 +40,7 @@ def show(text_job_key: str) -> None:
     st.caption(tr("attention.pos_intro"))
     left, right = st.columns(2)
     dim = left.select_slider(tr("attention.pos_dim"), PE_DIMS, key="att.pe_dim")
-    length = right.slider(tr("attention.pos_length"), 4, 128, key="att.pe_length")
+    length = right.slider(tr("attention.pos_length"), *PE_LENGTH, key="att.pe_length")
     pe = sinusoidal_positions(length, dim).numpy()
     st.markdown(f"**{tr('attention.pos_sin_title')}**")
     st.plotly_chart(positions_figure(pe, position_similarity(pe), lang=lang()), key="att.pe_sin")
@@ -57,7 +57,7 @@ def show(text_job_key: str) -> None:
         st.caption(tr("attention.pos_model_caption", kind=tr(f"attention.pos_kind.{kind}"), n=len(learned) - 1))
 
     st.markdown(f"**{tr('attention.pos_experiment_title')}**")
-    epochs = st.slider(tr("ui.epochs"), 1, 40, key="att.pe_epochs")
+    epochs = st.slider(tr("ui.epochs"), *PE_EPOCHS, key="att.pe_epochs")
     cfg = experiment_config(epochs)
     data = data_preview(cfg.data)
     share = mixed_number_share(data.extras["ids_test"], data.extras["vocab"])

@@ -359,6 +359,7 @@ def sequences(v: Mapping[str, Any]) -> Iterator[Param]:
 TEXT_SETS, IMAGE_SETS = ["agreement", "recall"], ["digits", "shapes"]
 HEADS, VIT_WIDTHS = [1, 2, 4], [16, 32, 64]
 ATTENTION_PANELS, PE_DIMS = ("text", "vit", "positions"), (8, 16, 32, 64, 128)
+PE_LENGTH, PE_EPOCHS = (4, 128), (1, 40)  # the positions tab's sliders: encoding length, epochs of the experiment
 
 
 def attention(v: Mapping[str, Any]) -> Iterator[Param]:
@@ -371,8 +372,8 @@ def attention(v: Mapping[str, Any]) -> Iterator[Param]:
     yield Param("vit.epochs", 25, lo=1, hi=40, step=1)
     yield Param("vit.width", 64, choices=tuple(VIT_WIDTHS))
     yield Param("pe.dim", 32, choices=PE_DIMS)  # the positions tab: the sinusoidal encoding's size and length
-    yield Param("pe.length", 32, lo=4, hi=128, step=1)
-    yield Param("pe.epochs", 12, lo=1, hi=40, step=1)  # with / without positions, on the agreement task
+    yield Param("pe.length", 32, lo=PE_LENGTH[0], hi=PE_LENGTH[1], step=1)
+    yield Param("pe.epochs", 12, lo=PE_EPOCHS[0], hi=PE_EPOCHS[1], step=1)  # with / without positions, on the agreement task
 
 
 # -- Autoencoders (labcore.autoencoders.AEConfig's fields; defaults are the page's) ------------------------------

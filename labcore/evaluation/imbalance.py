@@ -27,7 +27,7 @@ from sklearn import metrics as skm
 from sklearn.utils.class_weight import compute_class_weight
 
 from labcore.evaluation import thresholds
-from labcore.evaluation.models import DECAY, LR, STEPS, Split, build_mlp
+from labcore.evaluation.models import DECAY, LR, STEPS, Split, build_mlp, train_full_batch
 from labcore.explain.features import single_thread
 
 METHODS = ("plain", "weighted", "oversampled")  # the three trainings; the table adds "always_negative"
@@ -90,12 +90,8 @@ def oversample(y: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def _train(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, steps: int, weight: torch.Tensor | None) -> None:
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y).long()
-    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=DECAY)
-    for _ in range(steps):
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(xt), yt, weight=weight).backward()
-        opt.step()
+    yt = torch.from_numpy(y).long()
+    train_full_batch(model, torch.from_numpy(x), lambda out: F.cross_entropy(out, yt, weight=weight), steps, LR, DECAY)
 
 
 def fit_remedies(split: Split, positive: int, prevalence: float, seed: int = 0, steps: int = STEPS) -> RemedyFits:

@@ -7,6 +7,7 @@ gives the same network."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,18 +76,25 @@ def build_mlp(n_features: int, n_classes: int, seed: int = 0, width: int = WIDTH
                              nn.Linear(width, n_classes))
 
 
+def train_full_batch(model: nn.Module, x: torch.Tensor, loss_of: Callable[[torch.Tensor], torch.Tensor], steps: int,
+                     lr: float, weight_decay: float) -> float:
+    """`steps` full-batch AdamW steps on `loss_of(model(x))`: the one loop of every small MLP on the Evaluation page
+    (tables, remedies, regression). Returns the training time in seconds."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    start = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss_of(model(x)).backward()
+        opt.step()
+    return time.perf_counter() - start
+
+
 def fit_mlp(split: Split, steps: int = STEPS, seed: int = 0, lr: float = LR, weight_decay: float = DECAY) -> FittedMLP:
     """Two hidden layers of 32 ReLUs, full-batch AdamW on cross-entropy for `steps` steps."""
     model = build_mlp(split.n_features, split.n_classes, seed)
     x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train).long()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     with single_thread():
-        start = time.perf_counter()
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(x), y).backward()
-            opt.step()
-        seconds = time.perf_counter() - start
+        seconds = train_full_batch(model, x, lambda out: F.cross_entropy(out, y), steps, lr, weight_decay)
         with torch.no_grad():
             val, test = (model(torch.from_numpy(a)).numpy().astype(np.float64) for a in (split.x_val, split.x_test))
     return FittedMLP(val, test, seconds, steps)

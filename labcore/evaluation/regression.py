@@ -34,6 +34,7 @@ from sklearn.linear_model import LinearRegression
 from threadpoolctl import threadpool_limits
 from torch import nn
 
+from labcore.evaluation.models import train_full_batch
 from labcore.explain.features import single_thread
 from labcore.seeding import init_rng
 
@@ -206,14 +207,8 @@ def fit_mlp(split: RegSplit, loss: str = "mse", steps: int | None = None, seed: 
                               nn.Linear(WIDTH, 1))
     x = torch.from_numpy(split.x_train)
     y = torch.from_numpy(((split.y_train - mu) / sd).astype(np.float32))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
     with single_thread():
-        start = time.perf_counter()
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            _loss(loss, model(x).squeeze(1), y).backward()
-            opt.step()
-        seconds = time.perf_counter() - start
+        seconds = train_full_batch(model, x, lambda out: _loss(loss, out.squeeze(1), y), steps, lr, decay)
         with torch.no_grad():
             pred = model(torch.from_numpy(split.x_test)).squeeze(1).numpy().astype(np.float64)
             grid = None if split.x_grid is None else model(torch.from_numpy(split.x_grid)).squeeze(1).numpy()

@@ -40,6 +40,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 from torch import nn
 
+from labcore.evaluation.models import train_full_batch
 from labcore.explain.features import single_thread
 from labcore.seeding import init_rng
 
@@ -304,16 +305,11 @@ def fit_mlp(s: TabSplit, encoding: str = "onehot", steps: int = STEPS, seed: int
     else:
         mu, sd = float(s.y_train.mean()), float(s.y_train.std()) or 1.0
         y = torch.from_numpy(((s.y_train - mu) / sd).astype(np.float32))
-    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=DECAY)
+    def loss_of(out: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(out, y) if classes else F.mse_loss(out.squeeze(1), y)
+
     with single_thread():
-        start = time.perf_counter()
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            out = model(x)
-            loss = F.cross_entropy(out, y) if classes else F.mse_loss(out.squeeze(1), y)
-            loss.backward()
-            opt.step()
-        seconds = time.perf_counter() - start
+        seconds = train_full_batch(model, x, loss_of, steps, LR, DECAY)
         with torch.no_grad():
             out = model(torch.from_numpy(enc.x_test)).numpy().astype(np.float64)
     name = f"mlp_{encoding}"

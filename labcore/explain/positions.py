@@ -16,7 +16,7 @@ from torch import nn
 from labcore.data.sequences import NOUNS
 from labcore.models.sequence import TokenEmbedding, sinusoidal_positions
 
-__all__ = ["causal_mask", "masked_softmax", "model_positions", "position_similarity",
+__all__ = ["causal_mask", "model_positions", "position_similarity",
            "mixed_number_share", "sinusoidal_positions"]
 
 
@@ -50,11 +50,3 @@ def mixed_number_share(ids: np.ndarray, vocab: list[str]) -> float:
 def causal_mask(length: int) -> np.ndarray:
     """(T, T) booleans, True where query row i may look at key column j (j <= i): the lower triangle."""
     return np.tril(np.ones((length, length), dtype=bool))
-
-
-def masked_softmax(scores: np.ndarray | torch.Tensor, causal: bool = True) -> np.ndarray:
-    """Softmax over the keys of a (T, T) score matrix, with the upper triangle set to -inf first when `causal`."""
-    s = torch.as_tensor(scores, dtype=torch.float32)
-    if causal:
-        s = s.masked_fill(~torch.from_numpy(causal_mask(s.shape[-1])), float("-inf"))
-    return torch.softmax(s, dim=-1).numpy()

@@ -17,7 +17,6 @@ from labcore.explain.attention import attention_maps
 from labcore.explain.attention_steps import attention_steps
 from labcore.explain.positions import (
     causal_mask,
-    masked_softmax,
     mixed_number_share,
     model_positions,
     position_similarity,
@@ -26,6 +25,13 @@ from labcore.explain.positions import (
 from labcore.models import build_model, default_config
 from labcore.train.trainer import Trainer
 
+
+def masked_softmax(scores: np.ndarray | torch.Tensor, causal: bool = True) -> np.ndarray:
+    """The reference: softmax over the keys of a (T, T) score matrix, the upper triangle set to -inf first."""
+    s = torch.as_tensor(scores, dtype=torch.float32)
+    if causal:
+        s = s.masked_fill(~torch.from_numpy(causal_mask(s.shape[-1])), float("-inf"))
+    return torch.softmax(s, dim=-1).numpy()
 
 def test_sinusoidal_encoding_follows_the_paper_and_its_similarity_depends_only_on_distance():
     pe = sinusoidal_positions(50, 16).numpy()
